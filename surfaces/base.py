@@ -1,0 +1,56 @@
+"""The Surface record: an analytic loss f(x, y) with what a lesson needs to know about it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import jax
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A known critical point of a surface.
+
+    kind is the second-order verdict: "minimum", "maximum", "saddle" or "degenerate".
+    label is what a chart legend says, e.g. "global minimum", "local minimum".
+    """
+
+    point: Point
+    kind: str
+    label: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """An analytic 2-D loss surface.
+
+    fn maps a point p of shape (2,) to a scalar and is written in jax.numpy, so
+    jax.grad and jax.hessian work on it. Surfaces compare by identity: one object per
+    (key, parameters), so that compiled code keyed on fn is reused.
+    """
+
+    key: str
+    title: str
+    fn: Callable[[jax.Array], jax.Array]
+    latex: str
+    domain: tuple[Point, Point]  # ((x_min, x_max), (y_min, y_max))
+    landmarks: tuple[Landmark, ...] = ()
+    starts: tuple[Point, ...] = ()
+    lesson: str = ""
+    log_levels: bool = False  # contour levels log-spaced (f spans many decades)
+    params: tuple[tuple[str, float], ...] = ()
+    expression: str | None = None  # the user's text, for surfaces parsed from an expression
+
+    @property
+    def minima(self) -> tuple[Landmark, ...]:
+        return tuple(m for m in self.landmarks if m.kind == "minimum")
+
+    @property
+    def saddles(self) -> tuple[Landmark, ...]:
+        return tuple(m for m in self.landmarks if m.kind == "saddle")
+
+    @property
+    def maxima(self) -> tuple[Landmark, ...]:
+        return tuple(m for m in self.landmarks if m.kind == "maximum")
