@@ -1,0 +1,144 @@
+"""What the pages read about each optimizer: its name, hyperparameters and formula.
+
+The LaTeX shown on a page is taken from the rule's own docstring (its ``.. math::``
+block), so the page and the code cannot disagree.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+from optimizers import rules
+from optimizers.base import GradientTransformation
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One hyperparameter: default, slider range, log scale or not, one line of meaning.
+    kind is "float" or "bool" (a switch, traced as 0/1)."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    log: bool
+    help: str
+    symbol: str = ""
+    kind: str = "float"
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    key: str
+    title: str
+    build: Callable[..., GradientTransformation]
+    explain: Callable[..., dict]
+    hyperparams: tuple[HyperParam, ...]
+    summary: str
+    stats: tuple[str, ...]  # the statistics explain() returns, in order
+
+    @property
+    def latex(self) -> str:
+        return latex_of(self.build)
+
+    @property
+    def defaults(self) -> dict[str, float]:
+        return {h.name: h.default for h in self.hyperparams}
+
+    def hyperparam(self, name: str) -> HyperParam:
+        return next(h for h in self.hyperparams if h.name == name)
+
+
+def latex_of(fn: Callable) -> str:
+    """The ``.. math::`` block of fn's docstring, as one LaTeX display (blank-line
+    separated rows become rows of a gathered environment)."""
+    doc = inspect.getdoc(fn) or ""
+    lines = doc.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith(".. math::"))
+    first = lines[start].split(".. math::", 1)[1].strip()
+    body: list[str] = [first] if first else []
+    for line in lines[start + 1 :]:
+        if line and not line.startswith(" "):
+            break
+        body.append(line.strip())
+    rows = [" ".join(r.split("\n")).strip() for r in "\n".join(body).strip().split("\n\n")]
+    rows = [" ".join(r.split()) for r in rows if r.strip()]
+    if len(rows) == 1:
+        return rows[0]
+    return r"\begin{gathered} " + r" \\ ".join(rows) + r" \end{gathered}"
+
+
+def _lr(default: float) -> HyperParam:
+    return HyperParam("learning_rate", default, 1e-5, 10.0, True, "step size: how far each update moves", r"\eta")
+
+
+_B1 = HyperParam("b1", 0.9, 0.0, 0.999, False, "decay of the gradient average (momentum)", r"\beta_1")
+_B2 = HyperParam("b2", 0.999, 0.5, 0.99999, False, "decay of the squared-gradient average", r"\beta_2")
+_EPS = HyperParam("eps", 1e-8, 1e-12, 1.0, True, "keeps the division finite where v is tiny", r"\epsilon")
+_MOMENTUM = HyperParam("momentum", 0.9, 0.0, 0.999, False, "share of the velocity kept each step", r"\lambda")
+
+_ADAM_STATS = ("m_hat", "v_hat", "step_size")
+
+REGISTRY: dict[str, OptimizerSpec] = {
+    spec.key: spec
+    for spec in (
+        OptimizerSpec("gd", "Gradient descent", rules.gd, rules.explain_gd, (_lr(0.01),),
+                      "Step against the gradient, scaled by the learning rate.", ()),
+        OptimizerSpec("momentum", "Momentum", rules.momentum, rules.explain_momentum, (_lr(0.01), _MOMENTUM),
+                      "A ball with inertia: past gradients keep pushing.", ("velocity",)),
+        OptimizerSpec("nesterov", "Nesterov (NAG)", rules.nesterov, rules.explain_nesterov,
+                      (_lr(0.01), HyperParam("momentum", 0.9, 0.0, 0.999, False, "share of the buffer kept each step", r"\mu")),
+                      "Momentum that looks where it is about to land.", ("velocity",)),
+        OptimizerSpec("adagrad", "AdaGrad", rules.adagrad, rules.explain_adagrad,
+                      (_lr(0.1),
+                       HyperParam("initial_accumulator_value", 0.0, 0.0, 1.0, False, "G at the start", r"G_0"),
+                       HyperParam("eps", 1e-7, 1e-12, 1.0, True, "keeps the division finite", r"\epsilon")),
+                      "Per-coordinate steps that shrink with all past gradients.", ("sum_sq", "step_size")),
+        OptimizerSpec("rmsprop", "RMSProp", rules.rmsprop, rules.explain_rmsprop,
+                      (_lr(0.01),
+                       HyperParam("decay", 0.9, 0.0, 0.9999, False, "weight of the past in the squared average", r"\alpha"),
+                       _EPS),
+                      "AdaGrad with a moving window: old gradients fade.", ("sq_avg", "step_size")),
+        OptimizerSpec("adam", "Adam", rules.adam, rules.explain_adam,
+                      (_lr(0.001), _B1, _B2, _EPS,
+                       HyperParam("bias_correction", 1.0, 0.0, 1.0, False, "divide m and v by 1 - beta^t", "", kind="bool")),
+                      "Momentum plus RMSProp, with bias correction.", _ADAM_STATS),
+        OptimizerSpec("adamw", "AdamW", rules.adamw, rules.explain_adamw,
+                      (_lr(0.001), _B1, _B2, _EPS,
+                       HyperParam("weight_decay", 0.01, 0.0, 1.0, False, "pull toward 0, apart from the gradient", r"\lambda")),
+                      "Adam with weight decay kept out of the adaptive scaling.", _ADAM_STATS),
+        OptimizerSpec("amsgrad", "AMSGrad", rules.amsgrad, rules.explain_amsgrad, (_lr(0.001), _B1, _B2, _EPS),
+                      "Adam whose denominator never shrinks.", ("m_hat", "v_hat", "v_max", "step_size")),
+        OptimizerSpec("nadam", "Nadam", rules.nadam, rules.explain_nadam, (_lr(0.001), _B1, _B2, _EPS),
+                      "Adam with a Nesterov look-ahead.", _ADAM_STATS),
+        OptimizerSpec("radam", "RAdam", rules.radam, rules.explain_radam,
+                      (_lr(0.001), _B1, _B2, _EPS,
+                       HyperParam("threshold", 5.0, 0.0, 100.0, False, "rho above which v-hat is trusted", r"\rho_{\min}")),
+                      "Adam with a built-in warm-up while v-hat is unreliable.", _ADAM_STATS),
+    )
+}
+
+STAT_TITLES = {
+    "velocity": "velocity v",
+    "sum_sq": "sum of g² (G)",
+    "sq_avg": "σ² (avg of g²)",
+    "m_hat": "m̂",
+    "v_hat": "v̂",
+    "v_max": "max v̂",
+    "step_size": "effective step size",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def build(name: str, **hyper) -> GradientTransformation:
+    """An optimizer by registry key; unspecified hyperparameters take their defaults.
+    Values may be numbers, traced JAX scalars, or (learning_rate) a schedule."""
+    spec = REGISTRY[name]
+    unknown = set(hyper) - {h.name for h in spec.hyperparams}
+    if unknown:
+        raise TypeError(f"{name} has no hyperparameter {sorted(unknown)}")
+    return spec.build(**{**spec.defaults, **hyper})
