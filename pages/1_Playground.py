@@ -1,0 +1,207 @@
+"""Optimizer Playground: several optimizers race on one surface; every step explainable."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+import optimizers
+from charts.style import color_of
+from charts.surface import Arrow, Path, arrows_figure, contour_figure, curves_figure, surface3d_figure
+from optimizers.export import traces_csv
+from ui import frame, urlstate
+from ui.controls import (
+    hyper_key,
+    optimizer_controls,
+    optimizer_fields,
+    schedule_controls,
+    schedule_fields,
+    schedule_latex,
+    surface_fields,
+    surface_picker,
+)
+from ui.formulas import filled_update
+from ui.surface_view import CONTOUR_KEY, consume_click, grid_of, landmarks_of, lowest_value, minima_of
+
+DEFAULT_RACE = ["gd", "momentum", "rmsprop", "adam"]
+# Learning rates that make a good race on the default surface (Rosenbrock, 500 steps).
+PLAYGROUND_LR = {
+    "gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 0.01,
+    "adam": 0.05, "adamw": 0.05, "amsgrad": 0.05, "nadam": 0.05, "radam": 1e-3,
+}
+MAX_STEPS = optimizers.MAX_STEPS
+
+frame.page("Playground", "🏁")
+
+FIELDS = (
+    surface_fields("rosenbrock")
+    + optimizer_fields(PLAYGROUND_LR)
+    + schedule_fields()
+    + [
+        urlstate.Field("opts", DEFAULT_RACE, "multi", choices=tuple(optimizers.names())),
+        urlstate.Field("steps", 500, "int", 1, MAX_STEPS),
+        urlstate.Field("x0", None, "float", -1e4, 1e4),
+        urlstate.Field("y0", None, "float", -1e4, 1e4),
+        urlstate.Field("noise", 0.0, "float", 0.0, 1e4),
+        urlstate.Field("seed", 0, "int", 0, 2**31 - 1),
+    ]
+)
+notices = urlstate.restore(FIELDS)
+consume_click(("x0", "y0"))
+
+st.title("🏁 Optimizer Playground")
+
+with st.sidebar:
+    surface, error = surface_picker()
+
+if surface is None:
+    frame.notices(notices)
+    st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
+    urlstate.publish(FIELDS)
+    st.stop()
+
+# A new surface brings its own suggested start (a start typed for the old one rarely fits).
+signature = (surface.key, surface.expression, surface.domain, surface.params)
+if st.session_state.get("_surface_sig") not in (None, signature) or st.session_state.x0 is None:
+    st.session_state.x0, st.session_state.y0 = map(float, surface.starts[0])
+st.session_state._surface_sig = signature
+
+with st.sidebar:
+    st.multiselect("Optimizers in the race", optimizers.names(), key="opts",
+                   format_func=lambda k: optimizers.REGISTRY[k].title)
+    st.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key="steps",
+                    help=f"Up to {MAX_STEPS:,}.")
+    c1, c2 = st.columns(2)
+    c1.number_input("start x", min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
+    c2.number_input("start y", min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
+    st.caption("Or click on the contour to move the start.")
+    st.number_input("Gradient noise σ", min_value=0.0, max_value=1e4, step=0.5, format="%g", key="noise",
+                    help="Gaussian noise added to every gradient: a stand-in for mini-batch noise.")
+    st.number_input("Noise seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
+    with st.expander("Learning-rate schedule", expanded=st.session_state.sched != "constant"):
+        schedule = schedule_controls()
+        st.latex(schedule_latex(schedule))
+
+frame.notices(notices)
+st.markdown(f"**{surface.title}** — {surface.lesson or 'your own surface.'}")
+st.latex(surface.latex)
+
+race: list[str] = [k for k in st.session_state.opts if k in optimizers.REGISTRY]
+if not race:
+    st.warning("Pick at least one optimizer in the sidebar.")
+    urlstate.publish(FIELDS)
+    st.stop()
+
+chart_col, control_col = st.columns([3, 2], gap="medium")
+with control_col:
+    st.subheader("Optimizers")
+    hypers = {k: optimizer_controls(k, expanded=i == 0) for i, k in enumerate(race)}
+
+start = (float(st.session_state.x0), float(st.session_state.y0))
+steps = int(st.session_state.steps)
+traces = {
+    k: optimizers.trace(surface, k, start, steps, schedule=schedule, noise=float(st.session_state.noise),
+                        seed=int(st.session_state.seed), with_stats=True, **hypers[k])
+    for k in race
+}
+paths = [Path(k, optimizers.REGISTRY[k].title, t.points, t.losses, t.diverged_at, color_of(k)) for k, t in traces.items()]
+
+xs, ys, z = grid_of(surface)
+if np.isnan(z).any():
+    st.warning(f"f is not finite on {np.isnan(z).mean():.0%} of the plotted domain; that part is left blank.")
+for k, t in traces.items():
+    if t.diverged_at is not None:
+        lr = hypers[k]["learning_rate"]
+        st.error(f"**{optimizers.REGISTRY[k].title} diverged at step {t.diverged_at}** (learning rate {lr:g}): "
+                 f"its path is drawn up to step {t.diverged_at - 1}. The others keep racing.", icon="💥")
+
+with chart_col:
+    tab_contour, tab_3d = st.tabs(["Contour", "3-D surface"])
+    with tab_contour:
+        fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
+                             start=start, click_grid=41, animate=True, height=600)
+        st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
+                        config={"displaylogo": False})
+    with tab_3d:
+        xs3, ys3, z3 = grid_of(surface, 61)
+        st.plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
+                        width="stretch", config={"displaylogo": False})
+
+minima = minima_of(surface)
+c1, c2 = st.columns(2)
+with c1:
+    l_star = lowest_value(surface)
+    st.plotly_chart(curves_figure(paths, [t.losses - l_star for t in traces.values()], ytitle="L − L*", log_y=True,
+                                  title=f"Loss above the lowest minimum (L* = {l_star:.4g})"),
+                    width="stretch", config={"displaylogo": False})
+with c2:
+    if minima.size:
+        dist = [np.min(np.linalg.norm(t.points[:, None, :] - minima[None, :, :], axis=2), axis=1) for t in traces.values()]
+        st.plotly_chart(curves_figure(paths, dist, ytitle="distance", log_y=True,
+                                      title="Distance to the nearest minimum"),
+                        width="stretch", config={"displaylogo": False})
+    else:
+        st.info("This surface has no minimum inside its domain, so there is no distance to show.")
+
+# ---------------------------------------------------------------------------------------
+st.subheader("🔎 Step inspector")
+ci1, ci2 = st.columns([1, 3])
+with ci1:
+    who = st.selectbox("Optimizer", race, format_func=lambda k: optimizers.REGISTRY[k].title, key="inspect_opt")
+    t = traces[who]
+    last = max(1, t.last_valid)
+    if last > 1:
+        st.session_state.inspect_k = int(np.clip(st.session_state.get("inspect_k", 1), 1, last))
+        k = int(st.slider("Step k", min_value=1, max_value=last, key="inspect_k"))
+    else:
+        k = 1
+with ci2:
+    if t.last_valid < 1:
+        st.info("This optimizer diverged on its first step; there is no step to inspect.")
+    else:
+        spec = optimizers.REGISTRY[who]
+        st.latex(spec.latex)
+        for line in filled_update(t, k):
+            st.latex(line)
+
+if t.last_valid >= 1:
+    ca, cb = st.columns([1, 1])
+    with ca:
+        here = t.points[k - 1]
+        lr_k = float(t.learning_rates[k])
+        arrows = [Arrow(tuple(here), tuple(-lr_k * t.gradients[k]), "#444444", "−η∇L (plain GD step)"),
+                  Arrow(tuple(here), tuple(t.updates[k]), color_of(who), "update taken Δθ")]
+        if "velocity" in t.stats and who == "momentum":
+            arrows.append(Arrow(tuple(here), tuple(t.stats["velocity"][k]), "#ff00aa", "velocity v"))
+        elif "velocity" in t.stats:
+            arrows.append(Arrow(tuple(here), tuple(-lr_k * t.stats["velocity"][k]), "#ff00aa", "−η·b (buffer)"))
+        radius = 2.5 * max(float(np.max(np.abs([a.vector for a in arrows]))), 1e-6)
+        local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
+        lx, ly, lz = grid_of(surface, 61, local)
+        nearby = t.points[max(0, k - 6): k + 6]
+        st.plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
+                                      points=[(f"{spec.title} path", nearby, color_of(who))]),
+                        width="stretch", config={"displaylogo": False})
+    with cb:
+        rows = []
+        for key, tr in traces.items():
+            if tr.last_valid < k:
+                rows.append({"optimizer": optimizers.REGISTRY[key].title, "θ_k": "diverged"})
+                continue
+            row = {"optimizer": optimizers.REGISTRY[key].title,
+                   "θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
+                   "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
+                   "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
+                   "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
+            for s, v in tr.stats.items():
+                row[optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
+            rows.append(row)
+        st.markdown(f"**All optimizers at step {k}**")
+        st.dataframe(pd.DataFrame(rows).fillna(""), hide_index=True, width="stretch")
+
+st.download_button("⬇️ Download trajectories (CSV)", traces_csv(list(traces.values())),
+                   file_name=f"descent-lab-{surface.key}.csv", mime="text/csv",
+                   help="Every optimizer, every step: position, loss, learning rate, gradient, update, statistics.")
+
+urlstate.publish(FIELDS, implied={"x0": float(surface.starts[0][0]), "y0": float(surface.starts[0][1])})
+frame.footer()

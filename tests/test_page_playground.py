@@ -1,0 +1,135 @@
+"""The Playground page, run headless through Streamlit's AppTest."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import arr, chart_specs, open_page, texts
+
+PAGE = "pages/1_Playground.py"
+
+
+def contour(at) -> dict:
+    return next(s for s in chart_specs(at) if any(t["type"] == "contour" for t in s["data"]))
+
+
+def path_trace(spec: dict, title: str) -> dict:
+    return next(t for t in spec["data"] if t.get("name", "").startswith(title) and t.get("mode") == "lines+markers")
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    at = open_page(PAGE)
+    at.run()
+    return at
+
+
+def test_defaults_run_and_draw_every_racer(default_run):
+    at = default_run
+    assert not at.exception
+    spec = contour(at)
+    for title in ("Gradient descent", "Momentum", "RMSProp", "Adam"):
+        trace = path_trace(spec, title)
+        assert len(arr(trace["x"])) > 100
+    # The start marker sits at the surface's suggested start, Rosenbrock's (-1.5, 2).
+    start = next(t for t in spec["data"] if t.get("name") == "start")
+    assert (arr(start["x"])[0], arr(start["y"])[0]) == (-1.5, 2.0)
+    # Animation frames move only the balls: few traces per frame, at most a few hundred frames.
+    assert 10 <= len(spec["frames"]) <= 300
+    assert all(len(f["data"]) == 4 for f in spec["frames"])
+    assert len(chart_specs(at)) >= 4  # contour, 3-D, loss, distance, inspector
+
+
+def test_changing_a_learning_rate_changes_the_path():
+    at = open_page(PAGE)
+    at.run()
+    before = arr(path_trace(contour(at), "Adam")["x"])
+    at.select_slider(key="adam.learning_rate").set_value(0.2).run()
+    assert not at.exception
+    after = arr(path_trace(contour(at), "Adam")["x"])
+    assert before.shape != after.shape or not np.allclose(before, after)
+    assert at.query_params["adam.learning_rate"] == "0.2"
+
+
+def test_a_diverging_learning_rate_is_reported_and_the_others_keep_racing():
+    at = open_page(PAGE, {"gd.learning_rate": "0.01"})
+    at.run()
+    assert not at.exception
+    errors = " ".join(texts(at, "error"))
+    assert "Gradient descent diverged at step" in errors
+    spec = contour(at)
+    gd = path_trace(spec, "Gradient descent")
+    assert "diverged at step" in gd["name"]
+    assert len(arr(gd["x"])) < 20  # drawn up to the divergence
+    assert len(arr(path_trace(spec, "Momentum")["x"])) > 100
+    assert not any(np.isnan(arr(gd["x"])))
+
+
+def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
+    at = open_page(PAGE, {"steps": "lots", "adam.learning_rate": "1e99", "surface": "nowhere", "hack": "<script>",
+                          "opts": "gd,evil", "x0": "nan"})
+    at.run()
+    assert not at.exception
+    notes = " ".join(texts(at, "info"))
+    assert "steps=lots" in notes and "adam.learning_rate" in notes and "hack" in notes and "surface=nowhere" in notes
+    assert at.session_state["steps"] == 500
+    assert at.session_state["surface"] == "rosenbrock"
+
+
+def test_url_state_reproduces_the_view():
+    at = open_page(PAGE, {"surface": "himmelblau", "opts": "adam,nesterov", "steps": "120", "x0": "0.5", "y0": "-1"})
+    at.run()
+    assert not at.exception
+    spec = contour(at)
+    assert len(arr(path_trace(spec, "Adam")["x"])) == 121
+    assert len(arr(path_trace(spec, "Nesterov")["x"])) == 121
+    start = next(t for t in spec["data"] if t.get("name") == "start")
+    assert (arr(start["x"])[0], arr(start["y"])[0]) == (0.5, -1.0)
+
+
+def test_a_click_on_the_contour_moves_the_start():
+    at = open_page(PAGE)
+    at.run()
+    at.session_state["contour"] = {"selection": {"points": [{"x": 0.25, "y": 1.75, "curve_number": 1}]}}
+    at.run()
+    assert not at.exception
+    assert (at.session_state["x0"], at.session_state["y0"]) == (0.25, 1.75)
+    start = next(t for t in contour(at)["data"] if t.get("name") == "start")
+    assert (arr(start["x"])[0], arr(start["y"])[0]) == (0.25, 1.75)
+    assert at.query_params["x0"] == "0.25"
+
+
+def test_custom_surface_and_a_bad_expression():
+    at = open_page(PAGE, {"surface": "custom", "expr": "x^2 - y^2", "xmin": "-2", "xmax": "2", "ymin": "-2", "ymax": "2"})
+    at.run()
+    assert not at.exception
+    assert any(t.get("name") == "saddle" for t in contour(at)["data"])  # found by the critical-point search
+    at.text_input(key="expr").set_value("x + z").run()
+    assert not at.exception
+    assert "unknown name 'z' at column 5" in " ".join(texts(at, "error"))
+    assert at.session_state["steps"] == 500  # nothing else lost
+
+
+def test_the_inspector_fills_the_update_with_numbers(default_run):
+    at = default_run
+    latex = " ".join(texts(at, "latex"))
+    assert r"\theta_{k}" in latex and "pmatrix" in latex
+
+
+def test_csv_holds_every_optimizer_and_step():
+    import io
+
+    import pandas as pd
+
+    import optimizers
+    import surfaces
+    from optimizers.export import traces_csv
+
+    s = surfaces.get("rosenbrock")
+    traces = [optimizers.trace(s, k, s.starts[0], 50, with_stats=True) for k in ("gd", "adam", "momentum")]
+    df = pd.read_csv(io.StringIO(traces_csv(traces)))
+    assert sorted(df.optimizer.unique()) == ["adam", "gd", "momentum"]
+    assert (df.groupby("optimizer").step.max() == 50).all()
+    assert {"x", "y", "loss", "grad_x", "update_y", "m_hat_x", "velocity_y", "learning_rate"} <= set(df.columns)
+    adam = df[df.optimizer == "adam"]
+    np.testing.assert_allclose(adam[["x", "y"]].to_numpy(), traces[1].points, rtol=1e-6)

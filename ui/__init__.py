@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages: page frame and menu, URL state, common controls."""

@@ -1,0 +1,51 @@
+"""An update written out with one step's numbers, for the step inspector."""
+from __future__ import annotations
+
+import numpy as np
+
+import optimizers
+from optimizers.trace import Trace
+
+STAT_SYMBOLS = {
+    "velocity": "v_{k}",
+    "sum_sq": "G_{k}",
+    "sq_avg": r"\sigma^2_{k}",
+    "m_hat": r"\hat m_{k}",
+    "v_hat": r"\hat v_{k}",
+    "v_max": r"\hat v^{\max}_{k}",
+    "step_size": r"\text{step}_{k}",
+}
+
+
+def num(v: float) -> str:
+    if not np.isfinite(v):
+        return r"\text{NaN}"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if 1e-3 <= a < 1e4:
+        return f"{v:.4g}"
+    mant, exp = f"{v:.3e}".split("e")
+    return rf"{mant}\times 10^{{{int(exp)}}}"
+
+
+def vec(v: np.ndarray) -> str:
+    return r"\begin{pmatrix}" + num(float(v[0])) + r"\\" + num(float(v[1])) + r"\end{pmatrix}"
+
+
+def filled_update(trace: Trace, k: int) -> list[str]:
+    """LaTeX lines: the step-k inputs and statistics, then theta_k = theta_{k-1} + delta."""
+    spec = optimizers.REGISTRY[trace.optimizer]
+    k = int(np.clip(k, 1, max(trace.num_steps, 1)))
+    lines = [
+        rf"k = {k},\quad \eta_{{k}} = {num(float(trace.learning_rates[k]))},\quad "
+        rf"\theta_{{k-1}} = {vec(trace.points[k - 1])},\quad g_{{k}} = \nabla L(\theta_{{k-1}}) = {vec(trace.gradients[k])}"
+    ]
+    stats = [rf"{STAT_SYMBOLS.get(s, s)} = {vec(trace.stats[s][k])}" for s in spec.stats]
+    if stats:
+        lines.append(r",\quad ".join(stats))
+    lines.append(
+        rf"\theta_{{k}} = \theta_{{k-1}} + \Delta\theta_{{k}} = {vec(trace.points[k - 1])} + {vec(trace.updates[k])}"
+        rf" = {vec(trace.points[k])}"
+    )
+    return lines

@@ -1,0 +1,66 @@
+"""The page frame: page config, the app's own menu, notices and the footer.
+
+Streamlit's default page list is hidden (client.showSidebarNavigation = false in
+.streamlit/config.toml) and this menu drawn instead, so every page, deep-linked or not,
+shows the same menu with proper titles.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+import ui.runtime  # noqa: F401  (JAX cache set-up, once per process)
+
+SOURCE_URL = "https://github.com/descent-lab/descent-lab"
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    blurb: str
+
+
+PAGES: tuple[PageInfo, ...] = (
+    PageInfo("app.py", "Home", "🏠", "What Descent Lab is and where to start."),
+    PageInfo("pages/1_Playground.py", "Playground", "🏁",
+             "Race optimizers on a loss surface and inspect every step."),
+    PageInfo("pages/2_Curvature.py", "Curvature", "🧭",
+             "Hessian eigenvalues decide: minimum, maximum or saddle; and the largest stable step."),
+    PageInfo("pages/3_Sweeps.py", "Sweeps", "🗺️",
+             "Hyperparameter sweeps, basins of attraction and a fair race."),
+    PageInfo("pages/4_Classifier.py", "Classifier", "🧠",
+             "Train a small network and see the same ideas on a real model."),
+)
+
+
+def available_pages() -> list[PageInfo]:
+    root = Path(__file__).resolve().parent.parent
+    return [p for p in PAGES if (root / p.path).exists()]
+
+
+def page(title: str, icon: str = "📉") -> None:
+    """Call first on every page: page config, menu in the sidebar."""
+    st.set_page_config(page_title=f"{title} · Descent Lab", page_icon=icon, layout="wide")
+    with st.sidebar:
+        st.markdown("### 📉 Descent Lab")
+        for p in available_pages():
+            st.page_link(p.path, label=p.title, icon=p.icon)
+        st.divider()
+
+
+def footer() -> None:
+    st.divider()
+    st.caption(
+        f"Descent Lab · optimizers written in JAX, checked step for step against Optax · "
+        f"[source]({SOURCE_URL})"
+    )
+
+
+def notices(messages: list[str]) -> None:
+    """Show what was ignored or corrected (bad URL parameters, out-of-range values)."""
+    for m in messages:
+        st.info(m, icon="ℹ️")

@@ -1,0 +1,85 @@
+"""Per-process caches of what a surface page draws, and clicks on the contour."""
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import numpy as np
+import streamlit as st
+
+import surfaces
+from charts.surface import CLICK_GRID, Mark
+from surfaces.base import Surface
+
+CONTOUR_KEY = "contour"
+CACHE_ENTRIES = 64  # surfaces are few, but user-typed ones are not: keep the caches bounded
+
+
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def _grid(surface: Surface, n: int, domain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return surfaces.evaluate_grid(surface, domain or surface.domain, n)
+
+
+def grid_of(surface: Surface, n: int = 121, domain=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs, ys, Z) on the surface's domain (or ``domain``), cached per surface object."""
+    if domain is not None:
+        domain = tuple(tuple(float(v) for v in d) for d in domain)
+        return surfaces.evaluate_grid(surface, domain, n)  # zoomed views change every rerun: no cache
+    return _grid(surface, n, None)
+
+
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def critical_of(surface: Surface) -> tuple[surfaces.CriticalPoint, ...]:
+    """Critical points: the catalog's list, or a search for user-typed surfaces."""
+    if surface.landmarks or surface.expression is None:
+        return tuple(
+            surfaces.CriticalPoint(m.point, float(surface.fn(np.asarray(m.point, np.float32))), (np.nan, np.nan), m.kind)
+            for m in surface.landmarks
+        )
+    try:
+        return tuple(surfaces.critical_points(surface))
+    except (ValueError, FloatingPointError):
+        return ()
+
+
+def landmarks_of(surface: Surface) -> list[Mark]:
+    labels = {m.point: m.label for m in surface.landmarks}
+    return [Mark(tuple(c.point), c.kind, labels.get(tuple(c.point), "")) for c in critical_of(surface)]
+
+
+def minima_of(surface: Surface) -> np.ndarray:
+    pts = [c.point for c in critical_of(surface) if c.kind == "minimum"]
+    return np.asarray(pts, float).reshape(-1, 2)
+
+
+def lowest_value(surface: Surface) -> float:
+    """L*: the lowest known minimum value, or the grid's minimum if none is known."""
+    values = [c.value for c in critical_of(surface) if c.kind == "minimum"]
+    if values:
+        return float(min(values))
+    z = grid_of(surface)[2]
+    return float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
+
+
+def clicked_point(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:
+    """The point of the click grid the user last clicked on, if any."""
+    event = st.session_state.get(chart_key)
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for p in points or []:
+        if "x" in p and "y" in p:
+            return float(p["x"]), float(p["y"])
+    return None
+
+
+def consume_click(keys: Sequence[str], chart_key: str = CONTOUR_KEY) -> bool:
+    """Move the start (the session-state ``keys``) to a new click on the contour. Call
+    before the start widgets are drawn, so their values can still change this run."""
+    point = clicked_point(chart_key)
+    if point is None or st.session_state.get(f"_{chart_key}_consumed") == point:
+        return False
+    st.session_state[f"_{chart_key}_consumed"] = point
+    st.session_state[keys[0]], st.session_state[keys[1]] = point
+    return True
