@@ -166,7 +166,7 @@ def _add_animation(fig: go.Figure, paths: Sequence[Path]) -> None:
     ]
     fig.update_layout(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0, y=-0.08, xanchor="left", yanchor="top", showactive=False,
+            type="buttons", direction="left", x=0, y=-0.07, xanchor="left", yanchor="top", showactive=False,
             buttons=[
                 dict(label="▶ Play", method="animate",
                      args=[None, dict(frame=dict(duration=40, redraw=False), transition=dict(duration=0),
@@ -175,7 +175,7 @@ def _add_animation(fig: go.Figure, paths: Sequence[Path]) -> None:
                      args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
             ],
         )],
-        sliders=[dict(active=0, x=0.18, len=0.82, y=-0.05, yanchor="top", steps=slider_steps,
+        sliders=[dict(active=0, x=0.36, len=0.64, y=-0.05, yanchor="top", steps=slider_steps,
                       currentvalue=dict(prefix="step ", font=dict(size=12)), pad=dict(t=10),
                       ticklen=0, font=dict(color="rgba(0,0,0,0)"))],
     )
@@ -211,7 +211,7 @@ def surface3d_figure(
 
 
 def curves_figure(
-    paths: Sequence[Path], values: Sequence[np.ndarray], *, ytitle: str, log_y: bool = True, height: int = 320,
+    paths: Sequence[Path], values: Sequence[np.ndarray], *, ytitle: str, log_y: bool = True, height: int = 360,
     title: str = "",
 ) -> go.Figure:
     """One line per path of a per-step quantity (loss, distance to the nearest minimum)."""
@@ -228,9 +228,12 @@ def curves_figure(
                                  line=dict(color=p.color or color_of(p.key, i), width=2)))
         if p.diverged_at is not None and last:
             fig.add_vline(x=p.diverged_at, line=dict(color=p.color or color_of(p.key, i), dash="dot", width=1))
-    fig.update_layout(**base_layout(height=height, title=dict(text=title) if title else None))
+    fig.update_layout(**base_layout(height=height, title=dict(text=title, x=0, xanchor="left") if title else None,
+                                    legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                                    margin=dict(l=60, r=20, t=40, b=40)))
     fig.update_xaxes(title="step")
-    fig.update_yaxes(title=ytitle, type="log" if log_y else "linear", exponentformat="power")
+    fig.update_yaxes(title=ytitle, type="log" if log_y else "linear", exponentformat="power",
+                     dtick=1 if log_y else None)
     return fig
 
 

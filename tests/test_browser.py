@@ -1,0 +1,191 @@
+"""Every page in a real browser: Debian's chromium driven by Playwright against
+`streamlit run app.py` on a free local port.
+
+For each page: load it, wait until the script has finished, check that no exception is
+shown and that every Plotly chart drew, move one control and wait again, and save a
+screenshot (the folder is printed). Then, for each page, a fresh server whose first
+request is that page's deep link must show the same menu as the home page.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def chromium_path() -> str | None:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self) -> None:
+        self.port = free_port()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.log = open(ROOT / "test-artifacts" / f"server-{self.port}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("streamlit did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def page_urls() -> list[tuple[str, str]]:
+    from ui.frame import available_pages
+
+    return [(p.title, "/" if p.path == "app.py" else "/" + p.title) for p in available_pages()]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = chromium_path()
+    if path is None:
+        pytest.fail("chromium is not installed (scripts/test.sh installs Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+        ])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    s = Server()
+    yield s
+    s.stop()
+
+
+def wait_done(page, timeout_ms: int = 90_000) -> None:
+    """Until the script has run and every chart has drawn."""
+    page.wait_for_selector("[data-testid='stSidebar']", timeout=timeout_ms)
+    page.wait_for_function(
+        """() => {
+            const app = document.querySelector("[data-testid='stApp']");
+            if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+            if (document.querySelector("[data-testid='stSkeleton']")) return false;
+            const charts = document.querySelectorAll("[data-testid='stPlotlyChart']");
+            for (const c of charts) { if (!c.querySelector('.main-svg')) return false; }
+            return true;
+        }""",
+        timeout=timeout_ms,
+        polling=200,
+    )
+    page.wait_for_timeout(400)
+    # A rerun may start right after the first (URL state written back): wait it out too.
+    page.wait_for_selector(FINISHED, timeout=timeout_ms)
+
+
+def menu(page) -> list[str]:
+    links = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink'] a")
+    return [links.nth(i).inner_text().strip().split("\n")[-1].strip() for i in range(links.count())]
+
+
+def check_page(page, name: str) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, f"{name}: exception shown"
+    charts = page.locator("[data-testid='stPlotlyChart']")
+    for i in range(charts.count()):
+        assert charts.nth(i).locator(".main-svg").count() > 0, f"{name}: chart {i} did not draw"
+
+
+def move_one_control(page) -> bool:
+    """Nudge the first slider in the main area (or sidebar) with the keyboard."""
+    for scope in ("[data-testid='stMain']", "[data-testid='stSidebar']"):
+        sliders = page.locator(f"{scope} [data-testid='stSlider'] input[type='range']")
+        if sliders.count():
+            s = sliders.first
+            s.focus()
+            page.keyboard.press("ArrowRight")
+            return True
+    return False
+
+
+def test_every_page_renders_and_reacts(browser, server):
+    context = browser.new_context(viewport={"width": 1440, "height": 2400})
+    page = context.new_page()
+    home_menu = None
+    print(f"\nscreenshots: {SHOTS}")
+    for name, path in page_urls():
+        page.goto(server.url + path)
+        wait_done(page)
+        check_page(page, name)
+        if home_menu is None:
+            home_menu = menu(page)
+            assert len(home_menu) == len(page_urls())
+        assert menu(page) == home_menu
+        if name != "Home":
+            assert page.locator("[data-testid='stPlotlyChart']").count() >= 1, f"{name}: no chart"
+        page.screenshot(path=str(SHOTS / f"{name.lower()}.png"), full_page=True)
+        if move_one_control(page):
+            page.wait_for_timeout(300)
+            wait_done(page)
+            check_page(page, name + " after a change")
+            page.screenshot(path=str(SHOTS / f"{name.lower()}-changed.png"), full_page=True)
+    context.close()
+
+
+@pytest.mark.parametrize("name,path", [p for p in page_urls() if p[0] != "Home"])
+def test_deep_link_first_on_a_fresh_server_shows_the_same_menu(browser, name, path):
+    s = Server()
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1200})
+        page = context.new_page()
+        page.goto(s.url + path)
+        wait_done(page)
+        check_page(page, name)
+        titles = menu(page)
+        assert titles == [t for t, _ in page_urls()], titles
+        assert page.locator("[data-testid='stSidebarNav']").count() == 0  # Streamlit's own menu stays hidden
+        context.close()
+    finally:
+        s.stop()
