@@ -44,6 +44,7 @@ FIELDS = (
         urlstate.Field("y0", None, "float", -1e4, 1e4),
         urlstate.Field("noise", 0.0, "float", 0.0, 1e4),
         urlstate.Field("seed", 0, "int", 0, 2**31 - 1),
+        urlstate.Field("show3d", False, "bool"),
     ]
 )
 notices = urlstate.restore(FIELDS)
@@ -123,9 +124,13 @@ with chart_col:
         st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
                         config={"displaylogo": False})
     with tab_3d:
-        xs3, ys3, z3 = grid_of(surface, 61)
-        st.plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
-                        width="stretch", config={"displaylogo": False})
+        # Opt-in: a WebGL scene is the slowest thing on the page to draw, on every rerun.
+        if st.toggle("Draw the 3-D view", key="show3d", help="Redrawn on every change while on."):
+            xs3, ys3, z3 = grid_of(surface, 61)
+            st.plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
+                            width="stretch", config={"displaylogo": False})
+        else:
+            st.caption("Switch on to see the surface in 3-D with the paths lying on it.")
 
 minima = minima_of(surface)
 c1, c2 = st.columns(2)

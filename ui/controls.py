@@ -65,8 +65,10 @@ def surface_picker() -> tuple[Surface | None, str | None]:
         except surfaces.ExpressionError as e:
             return None, str(e)
     for name, p in surfaces.parameters(key).items():
-        log = p.high / max(p.low, 1e-12) >= 100
-        _number(f"{key}.{name}", p.label, p.low, p.high, log)
+        # A number box, not a slider: a new parameter value is a new function, which
+        # compiles afresh (about a second), so it should be a deliberate change.
+        st.number_input(p.label, min_value=float(p.low), max_value=float(p.high), key=f"{key}.{name}",
+                        step=float(10 ** np.floor(np.log10(max(abs(p.default), 1e-3)))) / 2, format="%g")
     values = {name: st.session_state[f"{key}.{name}"] for name in surfaces.parameters(key)}
     return surfaces.get(key, **values), None
 
@@ -122,7 +124,6 @@ def optimizer_fields(default_lr: dict[str, float] | None = None) -> list[Field]:
 
 def _hyper_widget(opt: str, h: HyperParam) -> None:
     key = hyper_key(opt, h.name)
-    label = f"{h.name} ({h.symbol})" if h.symbol and h.symbol.startswith("\\") is False else h.name
     if h.kind == "bool":
         st.toggle(h.name.replace("_", " "), key=key, help=h.help)
         return
@@ -177,6 +178,3 @@ def schedule_latex(config: ScheduleConfig) -> str:
     body = SCHEDULE_SPECS[config.kind].latex
     return body if not config.warmup_steps else body + r",\qquad " + WARMUP_LATEX.replace("schedule", r"\text{schedule}")
 
-
-def finite_or(value: float, fallback: float) -> float:
-    return value if np.isfinite(value) else fallback
