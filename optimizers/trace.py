@@ -34,10 +34,9 @@ DEFAULT_BOUND = 1e6
 CACHE_SIZE = 128  # compiled programs kept; user-typed functions must not grow this without limit
 
 Fn = Callable[[jax.Array], jax.Array]
-# Inputs: a row per run (start, then the hyperparameters) and one row shared by all runs
-# (divergence bound, then the schedule: kind index, its two parameters, warm-up steps).
+# Inputs: a row per run (start, then the hyperparameters), the schedule as a table of
+# eta_t / eta_0, and scalars shared by all runs.
 _HYPER = 2
-_BOUND, _KIND, _SA, _SB, _WARM = range(5)
 
 
 @dataclass
@@ -96,19 +95,30 @@ def _hyper_vector(spec: OptimizerSpec, hyper: dict[str, Any]) -> list[float]:
     return [float(hyper.get(h.name, h.default)) for h in spec.hyperparams]
 
 
-def _lr_shape(shared: jax.Array):
-    """t -> eta_t / eta_0. Every schedule is proportional to its initial value, so one
-    shape serves runs with different rates (and stays unbatched under vmap)."""
-    return parametric(1.0, shared[_KIND], shared[_SA], shared[_SB], shared[_WARM])
+@jax.jit
+def _table_kernel(packed: jax.Array) -> jax.Array:
+    return parametric(1.0, packed[0], packed[1], packed[2], packed[3])(jnp.arange(MAX_STEPS))
 
 
-def _optimizer_from(spec: OptimizerSpec, row: jax.Array, shape):
+@functools.lru_cache(maxsize=64)
+def _lr_table(packed: tuple[float, float, float, float]) -> jax.Array:
+    """eta_t / eta_0 for t < MAX_STEPS, computed once per schedule and kept on the device.
+    Every schedule is proportional to its initial value, so one table serves runs with
+    different rates; evaluating the schedule inside the step loop was measured slower."""
+    return _table_kernel(np.asarray(packed, np.float32))
+
+
+def _table(schedule: ScheduleConfig | None) -> jax.Array:
+    return _lr_table((schedule or _CONSTANT).packed())
+
+
+def _optimizer_from(spec: OptimizerSpec, row, table: jax.Array):
     """Build the optimizer from traced values; returns (optimizer, schedule, hyper dict)."""
     hyper = {h.name: row[_HYPER + i] for i, h in enumerate(spec.hyperparams)}
     if "bias_correction" in hyper:
         hyper["bias_correction"] = hyper["bias_correction"] > 0.5
     lr = hyper["learning_rate"]
-    schedule = lambda count: lr * shape(count)
+    schedule = lambda count: lr * table[count]
     return spec.build(**{**hyper, "learning_rate": schedule}), schedule, hyper
 
 
@@ -143,16 +153,16 @@ def _single_runner(fn: Fn, name: str, with_stats: bool):
     width = 3 + (_stat_columns(spec) if with_stats else 0)
 
     @jax.jit
-    def run(packed: jax.Array, noise: jax.Array) -> jax.Array:
-        # One packed input (step count, shared settings, the run's row) and one output:
-        # each extra array crossing the host boundary was measured to cost microseconds.
-        num_steps, shared, row = packed[0].astype(jnp.int32), packed[1:6], packed[6:]
-        shape = _lr_shape(shared)
+    def run(packed: jax.Array, noise: jax.Array, table: jax.Array) -> jax.Array:
+        # One packed input (step count, bound, the run's row) and one output: each extra
+        # array crossing the host boundary was measured to cost microseconds. noise and
+        # table are device arrays that stay put between calls.
+        num_steps, bound, row = packed[0].astype(jnp.int32), packed[1], packed[2:]
         p0 = row[:2]
         loss0, g0 = value_and_grad(p0)
         buf = jnp.full((MAX_STEPS + 1, width), jnp.nan, jnp.float32)
         buf = buf.at[0, :3].set(jnp.array([p0[0], p0[1], loss0]))
-        opt0, _, _ = _optimizer_from(spec, row, shape)
+        opt0, _, _ = _optimizer_from(spec, row, table)
         init = (jnp.int32(0), p0, g0, opt0.init(p0), buf, jnp.bool_(False))
 
         def cond(carry):
@@ -164,12 +174,12 @@ def _single_runner(fn: Fn, name: str, with_stats: bool):
             # Keeps XLA from re-deriving hyperparameter math inside the step (measured
             # 2-3x faster with traced hyperparameters).
             r = lax.optimization_barrier(row)
-            opt, schedule, hyper = _optimizer_from(spec, r, shape)
+            opt, schedule, hyper = _optimizer_from(spec, r, table)
             g = g + noise[i]
             updates, new_state = opt.update(g, state, p)
             p_new = p + updates
             loss, g_next = value_and_grad(p_new)
-            bad = _diverged(p_new, loss, shared[_BOUND])
+            bad = _diverged(p_new, loss, bound)
             cols = [p_new, loss[None]]
             if with_stats:
                 lr = learning_rate_at(schedule, state.count)
@@ -186,11 +196,6 @@ def _single_runner(fn: Fn, name: str, with_stats: bool):
 
 
 _CONSTANT = ScheduleConfig()
-
-
-def _shared(schedule: ScheduleConfig | None, bound: float) -> np.ndarray:
-    """What every run shares: divergence bound, schedule kind and parameters, warm-up."""
-    return np.asarray((float(bound),) + (schedule or _CONSTANT).packed(), np.float32)
 
 
 def _check_steps(num_steps: int) -> int:
@@ -224,11 +229,11 @@ def trace(
     n = _check_steps(num_steps)
     _check_names(spec, hyper)
     packed = np.array(
-        [n, bound, *(schedule or _CONSTANT).packed(), start[0], start[1]]
+        [n, bound, start[0], start[1]]
         + [hyper.get(h.name, h.default) for h in spec.hyperparams],
         np.float32,
     )
-    buf = np.asarray(_single_runner(_fn_of(f), optimizer, with_stats)(packed, _noise(noise, seed, n)))[: n + 1]
+    buf = np.asarray(_single_runner(_fn_of(f), optimizer, with_stats)(packed, _noise(noise, seed, n), _table(schedule)))[: n + 1]
     # The loop stops at the first bad step and writes it as NaN (loss is NaN exactly there).
     bad = np.flatnonzero(np.isnan(buf[1:, 2]))
     t = Trace(optimizer, buf[:, :2], buf[:, 2], int(bad[0]) + 1 if bad.size else None, n)
@@ -272,9 +277,9 @@ def _row_of(varying: jax.Array, fixed: jax.Array, mask: tuple[bool, ...]) -> lis
     return out
 
 
-def _batch_step(spec, value_and_grad, row, shape, bound, i, p, g, state, diverged, hit, tol):
+def _batch_step(spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol):
     """One step of one run that freezes once diverged and records when loss < tol."""
-    opt, _, _ = _optimizer_from(spec, row, shape)
+    opt, _, _ = _optimizer_from(spec, row, table)
     updates, new_state = opt.update(g, state, p)
     p_new = p + updates
     loss, g_next = value_and_grad(p_new)
@@ -288,10 +293,10 @@ def _batch_step(spec, value_and_grad, row, shape, bound, i, p, g, state, diverge
     return keep(p_new, p), keep(loss, jnp.nan), keep(g_next, g), state, diverged, hit
 
 
-def _batch_start(spec, value_and_grad, row, shape, tol):
+def _batch_start(spec, value_and_grad, row, table, tol):
     p0 = jnp.stack([row[0], row[1]])
     loss0, g0 = value_and_grad(p0)
-    opt0, _, _ = _optimizer_from(spec, row, shape)
+    opt0, _, _ = _optimizer_from(spec, row, table)
     hit0 = jnp.where(loss0 < tol, 0, -1).astype(jnp.int32)
     return p0, loss0, g0, opt0.init(p0), jnp.int32(-1), hit0
 
@@ -306,22 +311,22 @@ def _batch_final_runner(fn: Fn, name: str, mask: tuple[bool, ...]):
     spec = REGISTRY[name]
     value_and_grad = jax.value_and_grad(fn)
 
-    def one(varying, fixed, shared, num_steps, tol):
-        shape, bound = _lr_shape(shared), shared[_BOUND]
+    def one(varying, fixed, table, scalars):
+        num_steps, bound, tol = scalars[0].astype(jnp.int32), scalars[1], scalars[2]
 
         def body(i, carry):
             p, last_loss, g, state, diverged, hit = carry
             row = _barrier_row(varying, fixed, mask)
             p, loss, g, state, diverged, hit = _batch_step(
-                spec, value_and_grad, row, shape, bound, i, p, g, state, diverged, hit, tol
+                spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol
             )
             return p, jnp.where(diverged < 0, loss, last_loss), g, state, diverged, hit
 
-        init = _batch_start(spec, value_and_grad, _row_of(varying, fixed, mask), shape, tol)
+        init = _batch_start(spec, value_and_grad, _row_of(varying, fixed, mask), table, tol)
         p, loss, _, _, diverged, hit = lax.fori_loop(0, num_steps, body, init)
         return jnp.stack([p[0], p[1], loss, diverged.astype(jnp.float32), hit.astype(jnp.float32)])
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None, None)))
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -329,20 +334,20 @@ def _batch_path_runner(fn: Fn, name: str, mask: tuple[bool, ...], num_steps: int
     spec = REGISTRY[name]
     value_and_grad = jax.value_and_grad(fn)
 
-    def one(varying, fixed, shared, tol):
-        shape, bound = _lr_shape(shared), shared[_BOUND]
+    def one(varying, fixed, table, scalars):
+        bound, tol = scalars[1], scalars[2]
 
         def body(carry, i):
             p, g, state, diverged, hit = carry
             row = _barrier_row(varying, fixed, mask)
             p, loss, g, state, diverged, hit = _batch_step(
-                spec, value_and_grad, row, shape, bound, i, p, g, state, diverged, hit, tol
+                spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol
             )
             out = jnp.where(diverged < 0, jnp.stack([p[0], p[1], loss]), jnp.nan)
             return (p, g, state, diverged, hit), out
 
         p0, loss0, g0, state0, diverged0, hit0 = _batch_start(
-            spec, value_and_grad, _row_of(varying, fixed, mask), shape, tol
+            spec, value_and_grad, _row_of(varying, fixed, mask), table, tol
         )
         (_, _, _, diverged, hit), rows = lax.scan(body, (p0, g0, state0, diverged0, hit0), jnp.arange(num_steps))
         return jnp.concatenate([jnp.stack([p0[0], p0[1], loss0])[None], rows]), diverged, hit
@@ -379,13 +384,13 @@ def trace_batch(
         mask = (True,) + mask[1:]  # vmap needs one batched input
     varying = np.stack([np.broadcast_to(c, (m,)) for c, v in zip(columns, mask) if v], axis=1).astype(np.float32)
     fixed = np.asarray([c[0] for c in columns], np.float32)
-    shared = _shared(schedule, bound)
-    tol32 = np.float32(max(tol, float(np.finfo(np.float32).min)))
+    table = _table(schedule)
+    scalars = np.asarray([n, bound, max(tol, float(np.finfo(np.float32).min))], np.float32)
     fn = _fn_of(f)
     if not paths:
-        out = np.asarray(_batch_final_runner(fn, optimizer, mask)(varying, fixed, shared, np.int32(n), tol32))
+        out = np.asarray(_batch_final_runner(fn, optimizer, mask)(varying, fixed, table, scalars))
         return BatchTrace(out[:, :2], out[:, 2], out[:, 3].astype(np.int64), out[:, 4].astype(np.int64))
-    path, diverged, hit = _batch_path_runner(fn, optimizer, mask, n)(varying, fixed, shared, tol32)
+    path, diverged, hit = _batch_path_runner(fn, optimizer, mask, n)(varying, fixed, table, scalars)
     path, diverged, hit = np.asarray(path), np.asarray(diverged), np.asarray(hit)
     last = np.where(diverged < 0, n, diverged - 1)
     idx = np.arange(m)
