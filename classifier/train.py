@@ -1,0 +1,501 @@
+r"""Compiled training of the MLP with any optimizer of the registry.
+
+One epoch is a ``lax.scan`` over mini-batches; a chunk of epochs is a ``lax.scan`` over
+epochs; the host loops over chunks so a page can move a progress bar (``train_iter``
+yields a partial result after each chunk, ``train`` takes ``on_chunk(done, total)``).
+
+What is traced (changing it reuses the compiled program): every optimizer
+hyperparameter, the learning rate and schedule parameters, L2 strength, dropout rate,
+patience, the epoch count, the seed and the data values. What is compiled in (one
+program per combination, at most ``CACHE_SIZE`` kept): layer widths, activation, loss,
+optimizer name, batch size, number of train/test points, dropout on/off.
+
+Conventions:
+
+* Mini-batches: every epoch draws a fresh permutation of the training set (from
+  ``fold_in(key, epoch)``, all permutations of a chunk drawn up front, outside the
+  loops) and cuts it into ceil(n / B) batches; the last, shorter batch is padded and
+  its padding carries zero weight, so every example is used exactly once per epoch
+  (PyTorch's ``drop_last=False``). Full batch (``batch_size=None``) takes one step per
+  epoch on all points, in a fixed order; without dropout that step reuses the gradient
+  recorded at the end of the previous epoch (the same number), so an epoch costs one
+  forward/backward pass on the training set and one forward pass on the test set.
+* The step minimises data loss (with dropout if p > 0) + lambda/2 sum ||W||^2.
+* Schedules count optimizer steps (not epochs), as Optax does.
+* Recorded per epoch, after its last step, on the full sets in evaluation mode (no
+  dropout): train and test data loss, train and test accuracy, and the per-layer norm
+  sqrt(||dL/dW||^2 + ||dL/db||^2) of the full-batch gradient of the train DATA loss
+  (no L2, no dropout) at the end of the epoch. Epoch 0 is the initial network.
+* Divergence: the first epoch whose train or test loss is not finite is
+  ``diverged_at``; training stops and the curves end at the epoch before (no clipping).
+* Early stopping (patience > 0): stop once the test loss has not improved on its best
+  for ``patience`` epochs; ``stopped_at`` is that epoch, the final parameters are the
+  ones of that epoch (not restored to the best; ``best_epoch`` says where it was).
+* Same seed and settings give identical results: the initial weights, the data order
+  and the dropout masks come from ``jax.random.key(seed)`` only. In compare mode every
+  optimizer therefore starts from the same weights and sees the same batches.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import optimizers
+from classifier import model as mlp
+from classifier.datasets import Dataset
+from classifier.losses import LOSSES, accuracy, l2_penalty, mean_loss
+from classifier.sharpness import top_hessian_eigenvalue
+
+MAX_EPOCHS = 2000
+MAX_SNAPSHOTS = 200  # parameter copies kept per run (each up to ~13k floats)
+CACHE_SIZE = 16
+CHUNK_STEPS = 2048  # optimizer steps per compiled call, roughly: sets the progress granularity
+MIN_CHUNK_EPOCHS, MAX_CHUNK_EPOCHS = 5, 50
+
+STATUS = ("running", "finished", "diverged", "early_stopped")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on besides the data. Hashable, so a page can cache on it.
+
+    batch_size None means full batch. hyperparams override the optimizer's registry
+    defaults by name (learning_rate included). patience 0 disables early stopping.
+    """
+
+    hidden: tuple[int, ...] = (16, 16)
+    activation: str = "tanh"
+    init: str = "xavier"
+    loss: str = "cross_entropy"
+    optimizer: str = "adam"
+    hyperparams: tuple[tuple[str, float], ...] = ()
+    schedule: optimizers.ScheduleConfig = field(default_factory=optimizers.ScheduleConfig)
+    batch_size: int | None = None
+    epochs: int = 300
+    l2: float = 0.0
+    dropout: float = 0.0
+    patience: int = 0
+    seed: int = 0
+    n_snapshots: int = 20
+    track_sharpness: bool = False
+    sharpness_iters: int = 20  # Lanczos steps per sharpness estimate
+
+    def architecture(self, n_classes: int) -> mlp.Architecture:
+        return mlp.Architecture(tuple(self.hidden), self.activation, 2, n_classes)
+
+    def resolved_hyperparams(self) -> dict[str, float]:
+        """Registry defaults overridden by ``hyperparams``."""
+        spec = optimizers.REGISTRY[self.optimizer]
+        given = dict(self.hyperparams)
+        unknown = set(given) - set(spec.defaults)
+        if unknown:
+            raise ValueError(f"{self.optimizer} has no hyperparameter {sorted(unknown)}")
+        return {**spec.defaults, **{k: float(v) for k, v in given.items()}}
+
+    def with_optimizer(self, name: str, hyperparams: Mapping[str, float] | None = None) -> TrainConfig:
+        return dataclasses.replace(self, optimizer=name, hyperparams=tuple(sorted((hyperparams or {}).items())))
+
+    def validate(self) -> None:
+        if self.optimizer not in optimizers.REGISTRY:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}")
+        if self.init not in mlp.INITS:
+            raise ValueError(f"unknown init {self.init!r}")
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ValueError(f"epochs must be in [1, {MAX_EPOCHS}]")
+        if not 0.0 <= self.dropout <= mlp.MAX_DROPOUT:
+            raise ValueError(f"dropout must be in [0, {mlp.MAX_DROPOUT}]")
+        if self.l2 < 0 or self.patience < 0:
+            raise ValueError("l2 and patience must be >= 0")
+        if not 2 <= self.n_snapshots <= MAX_SNAPSHOTS:
+            raise ValueError(f"n_snapshots must be in [2, {MAX_SNAPSHOTS}]")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1 or None (full batch)")
+        self.resolved_hyperparams()
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """Curves indexed by ``epoch`` (0 = initial network), snapshots for the boundary."""
+
+    config: TrainConfig
+    layer_names: tuple[str, ...]
+    epoch: np.ndarray  # (n,) 0..last recorded epoch
+    train_loss: np.ndarray  # (n,)
+    test_loss: np.ndarray
+    train_acc: np.ndarray
+    test_acc: np.ndarray
+    grad_norms: np.ndarray  # (n, n_layers)
+    learning_rate: np.ndarray  # (n,) rate of the next update after that epoch
+    snapshot_epochs: np.ndarray  # (k,)
+    snapshots: tuple[list[dict[str, np.ndarray]], ...]  # params at snapshot_epochs
+    sharpness: np.ndarray | None  # (k,) lambda_max at snapshot_epochs, if tracked
+    status: str  # one of STATUS
+    diverged_at: int | None
+    stopped_at: int | None  # early-stopping epoch
+    best_epoch: int  # epoch of the lowest test loss
+    steps_per_epoch: int
+
+    @property
+    def epochs_run(self) -> int:
+        return int(self.epoch[-1])
+
+    @property
+    def done(self) -> bool:
+        return self.status != "running"
+
+    @property
+    def final_params(self) -> list[dict[str, np.ndarray]]:
+        return self.snapshots[-1]
+
+    def snapshot_at(self, epoch: int) -> list[dict[str, np.ndarray]]:
+        """Parameters of the recorded snapshot nearest to ``epoch``."""
+        i = int(np.argmin(np.abs(self.snapshot_epochs - epoch)))
+        return self.snapshots[i]
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled programs
+
+
+class _Static(NamedTuple):
+    sizes: tuple[int, ...]
+    activation: str
+    loss: str
+    optimizer: str
+    batch_size: int  # effective; == n_train for full batch
+    n_train: int
+    n_test: int
+    chunk: int
+    dropout: bool
+
+
+class _Carry(NamedTuple):
+    params: mlp.Params
+    opt_state: object
+    grad: mlp.Params  # full-batch data-loss gradient at params (reused by full-batch steps)
+    best: jax.Array  # lowest test loss so far
+    since: jax.Array  # epochs since it improved
+    best_epoch: jax.Array
+    halted: jax.Array  # bool
+    status: jax.Array  # index into STATUS
+
+
+class _Programs(NamedTuple):
+    start: Callable  # (params, hp, data) -> (opt_state, metrics, grad, lr(0))
+    chunk: Callable  # (carry, hp, data, keys, first_epoch, last_epoch) -> (carry, per-epoch outputs)
+
+
+def _steps_per_epoch(batch_size: int, n_train: int) -> int:
+    return -(-n_train // batch_size)
+
+
+def _chunk_epochs(steps_per_epoch: int) -> int:
+    return int(np.clip(CHUNK_STEPS // steps_per_epoch, MIN_CHUNK_EPOCHS, MAX_CHUNK_EPOCHS))
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _programs(s: _Static) -> _Programs:
+    act, loss = s.activation, s.loss
+    full_batch = s.batch_size >= s.n_train
+    # Full batch without dropout: the end-of-epoch gradient that is recorded IS the
+    # next step's data gradient, so it is computed once (halves the work per epoch).
+    reuse_gradient = full_batch and not s.dropout
+    steps = _steps_per_epoch(s.batch_size, s.n_train)
+    padded = steps * s.batch_size
+    weights = (np.arange(padded) < s.n_train).astype(np.float32).reshape(steps, s.batch_size)
+
+    def make_optimizer(hp):
+        kind, a, b, warm = hp["schedule"]
+        lr = optimizers.schedules.parametric(hp["learning_rate"], kind, a, b, warm)
+        return optimizers.build(s.optimizer, learning_rate=lr, **hp["opt"]), lr
+
+    def evaluate(params, data):
+        """Metrics on the full sets (evaluation mode) and the train data-loss gradient."""
+        x_tr, y_tr, x_te, y_te = data
+
+        def train_loss(p):
+            logits = mlp.forward(p, x_tr, act)
+            return mean_loss(logits, y_tr, loss), logits
+
+        (l_tr, logits_tr), g = jax.value_and_grad(train_loss, has_aux=True)(params)
+        logits_te = mlp.forward(params, x_te, act)
+        metrics = {
+            "train_loss": l_tr,
+            "test_loss": mean_loss(logits_te, y_te, loss),
+            "train_acc": accuracy(logits_tr, y_tr),
+            "test_acc": accuracy(logits_te, y_te),
+            "grad_norms": mlp.layer_norms(g),
+        }
+        return metrics, g
+
+    def start(params, hp, data):
+        opt, lr_schedule = make_optimizer(hp)
+        metrics, g = evaluate(params, data)
+        return opt.init(params), metrics, g, lr_schedule(jnp.zeros([], jnp.int32))
+
+    def chunk(carry: _Carry, hp, data, keys, first_epoch, last_epoch):
+        x_tr, y_tr = data[0], data[1]
+        opt, lr_schedule = make_optimizer(hp)
+        epochs = first_epoch + jnp.arange(s.chunk)
+        if full_batch:
+            orders = jnp.zeros((s.chunk, 0), jnp.int32)  # unused
+        else:
+            # One vectorised draw for the whole chunk: random draws inside the loops are slow.
+            orders = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(keys["order"], e), s.n_train))(epochs)
+            orders = jnp.concatenate([orders, jnp.zeros((s.chunk, padded - s.n_train), orders.dtype)], axis=1)
+
+        def apply(params, opt_state, grads):
+            updates, opt_state = opt.update(grads, opt_state, params)
+            return optimizers.apply_updates(params, updates), opt_state
+
+        def step(state, batch):
+            params, opt_state, t = state
+            if full_batch:
+                xb, yb, wb = x_tr, y_tr, None
+            else:
+                idx, wb = batch
+                xb, yb = x_tr[idx], y_tr[idx]
+
+            def objective(p):
+                drop_key = jax.random.fold_in(keys["dropout"], t) if s.dropout else None
+                logits = mlp.forward(p, xb, act, hp["dropout"] if s.dropout else None, drop_key)
+                return mean_loss(logits, yb, loss, wb) + l2_penalty(p, hp["l2"])
+
+            params, opt_state = apply(params, opt_state, jax.grad(objective)(params))
+            return (params, opt_state, t + 1), None
+
+        def run_epoch(c: _Carry, e, order):
+            if reuse_gradient:
+                l2_grad = jax.grad(l2_penalty)(c.params, hp["l2"])
+                grads = jax.tree.map(jnp.add, c.grad, l2_grad)
+                params, opt_state = apply(c.params, c.opt_state, grads)
+            else:
+                t0 = (e - 1) * steps
+                if full_batch:
+                    batches, length = None, 1
+                else:
+                    batches, length = (order.reshape(steps, s.batch_size), jnp.asarray(weights)), None
+                (params, opt_state, _), _ = jax.lax.scan(step, (c.params, c.opt_state, t0), batches, length=length)
+            metrics, g = evaluate(params, data)
+            return params, opt_state, metrics, g
+
+        nan_metrics = jax.eval_shape(evaluate, carry.params, data)[0]
+        nan_metrics = jax.tree.map(lambda a: jnp.full(a.shape, jnp.nan, a.dtype), nan_metrics)
+
+        def epoch_body(c: _Carry, xs):
+            e, order = xs
+            active = ~c.halted
+            params, opt_state, m, g = jax.lax.cond(
+                active,
+                lambda: run_epoch(c, e, order),
+                lambda: (c.params, c.opt_state, nan_metrics, c.grad),
+            )
+            finite = jnp.isfinite(m["train_loss"]) & jnp.isfinite(m["test_loss"])
+            diverged = active & ~finite
+            improved = active & finite & (m["test_loss"] < c.best)
+            best = jnp.where(improved, m["test_loss"], c.best)
+            best_epoch = jnp.where(improved, e, c.best_epoch)
+            since = jnp.where(improved, 0, c.since + active.astype(c.since.dtype))
+            early = active & finite & (hp["patience"] > 0) & (since >= hp["patience"])
+            last = active & (e >= last_epoch)
+            status = jnp.select([diverged, early, last], [2, 3, 1], c.status)
+            halted = c.halted | diverged | early | last
+            new = _Carry(params, opt_state, g, best, since, best_epoch, halted, status)
+            out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(e * steps)}
+            return new, out
+
+        return jax.lax.scan(epoch_body, carry, (epochs, orders))
+
+    return _Programs(jax.jit(start), jax.jit(chunk))
+
+
+# ---------------------------------------------------------------------------------------
+# Host loop
+
+
+def snapshot_plan(epochs: int, n_snapshots: int) -> np.ndarray:
+    """Evenly spaced epochs from 0 to ``epochs`` (at most n_snapshots of them)."""
+    return np.unique(np.round(np.linspace(0, epochs, min(n_snapshots, epochs + 1))).astype(int))
+
+
+def _traced_hyperparams(config: TrainConfig) -> dict:
+    hyper = config.resolved_hyperparams()
+    kind, a, b, warm = config.schedule.packed()
+    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    return {
+        "learning_rate": f32(hyper.pop("learning_rate")),
+        "opt": {k: f32(v) for k, v in hyper.items()},
+        "schedule": (jnp.asarray(kind, jnp.int32), f32(a), f32(b), f32(warm)),
+        "l2": f32(config.l2),
+        "dropout": f32(config.dropout),
+        "patience": jnp.asarray(config.patience, jnp.int32),
+    }
+
+
+def _host_params(stacked, i: int) -> list[dict[str, np.ndarray]]:
+    """Epoch i of per-epoch stacked parameters (host arrays)."""
+    return [{k: v[i].copy() for k, v in layer.items()} for layer in stacked]
+
+
+class _Setup(NamedTuple):
+    arch: mlp.Architecture
+    prog: _Programs
+    steps: int
+    keys: dict
+    arrays: tuple
+    hp: dict
+    params: mlp.Params
+
+
+def _setup(data: Dataset, config: TrainConfig) -> _Setup:
+    config.validate()
+    arch = config.architecture(data.n_classes)
+    batch = data.n_train if config.batch_size is None else min(config.batch_size, data.n_train)
+    steps = _steps_per_epoch(batch, data.n_train)
+    static = _Static(arch.sizes, arch.activation, config.loss, config.optimizer, batch,
+                     data.n_train, data.n_test, _chunk_epochs(steps), config.dropout > 0)
+    k_init, k_order, k_drop = jax.random.split(jax.random.key(config.seed), 3)
+    arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train), jnp.asarray(data.x_test), jnp.asarray(data.y_test))
+    return _Setup(arch, _programs(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
+                  _traced_hyperparams(config), mlp.init_params(k_init, arch, config.init))
+
+
+def initial_state(data: Dataset, config: TrainConfig) -> tuple[list[dict[str, np.ndarray]], dict[str, np.ndarray]]:
+    """The untrained network of a run (same seed, same weights as ``train``) and its
+    epoch-0 metrics (train/test loss and accuracy, per-layer gradient norms), without
+    compiling the training loop: for previews and the vanishing-gradient lesson."""
+    s = _setup(data, config)
+    _, metrics, _, _ = s.prog.start(s.params, s.hp, s.arrays)
+    return mlp.to_numpy(s.params), {k: np.asarray(v) for k, v in metrics.items()}
+
+
+def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
+    """Train, yielding the result so far after every compiled chunk (the last one done)."""
+    arch, prog, steps, keys, arrays, hp, params = _setup(data, config)
+    opt_state, m0, g0, lr0 = prog.start(params, hp, arrays)
+    m0 = {k: np.asarray(v) for k, v in m0.items()}
+
+    curves: dict[str, list] = {k: [v] for k, v in m0.items()}
+    curves["learning_rate"] = [np.asarray(lr0)]
+    plan = set(snapshot_plan(config.epochs, config.n_snapshots).tolist())
+    snap_epochs: list[int] = [0]
+    snaps: list[list[dict[str, np.ndarray]]] = [mlp.to_numpy(params)]
+    sharp: list[float] = []
+    last_good = snaps[0]
+    diverged_at = stopped_at = None
+    status = "running"
+
+    def sharpness_of(p) -> float:
+        return top_hessian_eigenvalue(p, arrays[0], arrays[1], arch.activation, config.loss, hp["l2"],
+                                      n_iter=config.sharpness_iters, seed=config.seed)
+
+    def add_snapshot(e: int, p: list[dict[str, np.ndarray]]) -> None:
+        snap_epochs.append(e)
+        snaps.append(p)
+        if config.track_sharpness:
+            sharp.append(sharpness_of(jax.tree.map(jnp.asarray, p)))
+
+    if config.track_sharpness:
+        sharp.append(sharpness_of(params))
+
+    zero = jnp.zeros([], jnp.int32)
+    carry = _Carry(params, opt_state, g0, jnp.asarray(m0["test_loss"], jnp.float32), zero, zero,
+                   jnp.zeros([], bool), zero)
+    first = 1
+    best_epoch = 0
+    while status == "running":
+        carry, out = prog.chunk(carry, hp, arrays, keys, jnp.asarray(first, jnp.int32),
+                                jnp.asarray(config.epochs, jnp.int32))
+        active = np.asarray(out["active"])
+        stacked = jax.tree.map(np.asarray, out["params"])
+        status = STATUS[int(carry.status)]
+        n_ran = int(active.sum())
+        keep = n_ran
+        if status == "diverged":
+            diverged_at = first + n_ran - 1
+            keep = n_ran - 1  # the curves end at the last finite epoch
+        for k in curves:
+            curves[k].extend(np.asarray(out[k])[:keep])
+        end = first + keep - 1  # last kept epoch
+        for i, e in enumerate(range(first, end + 1)):
+            if e in plan:
+                add_snapshot(e, _host_params(stacked, i))
+        if status != "running" and snap_epochs[-1] != end:
+            # Always end on the final network; if the run diverged on the first epoch
+            # of this chunk, that network came from the previous chunk.
+            add_snapshot(end, _host_params(stacked, keep - 1) if keep > 0 else last_good)
+        if keep > 0:
+            last_good = _host_params(stacked, keep - 1)
+        best_epoch = int(carry.best_epoch)
+        if status == "early_stopped":
+            stopped_at = first + n_ran - 1
+        first += n_ran
+        yield _result(config, arch, curves, snap_epochs, snaps, sharp, status, diverged_at, stopped_at,
+                      best_epoch, steps)
+
+
+def _result(config, arch, curves, snap_epochs, snaps, sharp, status, diverged_at, stopped_at, best_epoch, steps):
+    n = len(curves["train_loss"])
+    return TrainResult(
+        config=config,
+        layer_names=tuple(arch.layer_names()),
+        epoch=np.arange(n),
+        train_loss=np.asarray(curves["train_loss"], np.float64),
+        test_loss=np.asarray(curves["test_loss"], np.float64),
+        train_acc=np.asarray(curves["train_acc"], np.float64),
+        test_acc=np.asarray(curves["test_acc"], np.float64),
+        grad_norms=np.asarray(curves["grad_norms"], np.float64).reshape(n, arch.n_layers),
+        learning_rate=np.asarray(curves["learning_rate"], np.float64),
+        snapshot_epochs=np.asarray(snap_epochs, int),
+        snapshots=tuple(snaps),
+        sharpness=np.asarray(sharp) if config.track_sharpness else None,
+        status=status,
+        diverged_at=diverged_at,
+        stopped_at=stopped_at,
+        best_epoch=best_epoch,
+        steps_per_epoch=steps,
+    )
+
+
+def train(
+    data: Dataset,
+    config: TrainConfig,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> TrainResult:
+    """Run to the end; ``on_chunk(done_epochs, total_epochs)`` after every chunk."""
+    result = None
+    for result in train_iter(data, config):
+        if on_chunk is not None:
+            on_chunk(result.epochs_run if not result.done else config.epochs, config.epochs)
+    assert result is not None
+    return result
+
+
+def compare(
+    data: Dataset,
+    config: TrainConfig,
+    runs: Mapping[str, Mapping[str, float]],
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> dict[str, TrainResult]:
+    """The same network (same seed: same initial weights, same batches, same dropout
+    masks) trained by each optimizer of ``runs`` = {optimizer name: hyperparameter
+    overrides}; results keyed by optimizer name. on_chunk counts epochs over all runs."""
+    total = config.epochs * len(runs)
+    done = 0
+    results: dict[str, TrainResult] = {}
+    for name, hyper in runs.items():
+        run = config.with_optimizer(name, hyper)
+        for partial in train_iter(data, run):
+            results[name] = partial
+            if on_chunk is not None:
+                on_chunk(done + (partial.epochs_run if not partial.done else config.epochs), total)
+        done += config.epochs
+    return results
