@@ -21,6 +21,7 @@ an index, selected with ``lax.switch``), so switching schedules does not recompi
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -95,6 +96,12 @@ def parametric(init_value, kind, a=0.0, b=0.0, warmup_steps=0.0) -> Schedule:
     )
     base = lambda t: lax.switch(jnp.asarray(kind, jnp.int32), branches, _f(t))
     return warmup(base, warmup_steps)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def table_kernel(packed: jax.Array, length: int) -> jax.Array:
+    """eta_t / eta_0 for t < length from ScheduleConfig.packed(), compiled once per length."""
+    return parametric(1.0, packed[0], packed[1], packed[2], packed[3])(jnp.arange(length))
 
 
 @dataclass(frozen=True)
@@ -172,9 +179,9 @@ class ScheduleConfig:
         values = [float(given.get(p.name, p.default)) for p in spec.params] + [0.0, 0.0]
         return float(KINDS.index(self.kind)), values[0], values[1], float(self.warmup_steps)
 
-    def table(self, length: int) -> "np.ndarray":
-        """The multipliers eta_t / eta_0 for t = 0 .. length - 1."""
-        return np.asarray(self.build(1.0)(jnp.arange(length)))
+    def table(self, length: int) -> np.ndarray:
+        """The multipliers eta_t / eta_0 for t = 0 .. length - 1 (one compile per length)."""
+        return np.asarray(table_kernel(np.asarray(self.packed(), np.float32), int(length)))
 
     def build(self, init_value) -> Schedule:
         kind, a, b, w = self.packed()

@@ -27,7 +27,7 @@ from jax import lax
 
 from optimizers.base import learning_rate_at
 from optimizers.registry import REGISTRY, OptimizerSpec
-from optimizers.schedules import ScheduleConfig, parametric
+from optimizers.schedules import ScheduleConfig, table_kernel
 
 MAX_STEPS = 5000
 DEFAULT_BOUND = 1e6
@@ -95,17 +95,12 @@ def _hyper_vector(spec: OptimizerSpec, hyper: dict[str, Any]) -> list[float]:
     return [float(hyper.get(h.name, h.default)) for h in spec.hyperparams]
 
 
-@jax.jit
-def _table_kernel(packed: jax.Array) -> jax.Array:
-    return parametric(1.0, packed[0], packed[1], packed[2], packed[3])(jnp.arange(MAX_STEPS))
-
-
 @functools.lru_cache(maxsize=64)
 def _lr_table(packed: tuple[float, float, float, float]) -> jax.Array:
     """eta_t / eta_0 for t < MAX_STEPS, computed once per schedule and kept on the device.
     Every schedule is proportional to its initial value, so one table serves runs with
     different rates; evaluating the schedule inside the step loop was measured slower."""
-    return _table_kernel(np.asarray(packed, np.float32))
+    return table_kernel(np.asarray(packed, np.float32), MAX_STEPS)
 
 
 def _table(schedule: ScheduleConfig | None) -> jax.Array:
