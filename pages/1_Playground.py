@@ -10,6 +10,7 @@ from charts.style import color_of
 from charts.surface import Arrow, Path, arrows_figure, contour_figure, curves_figure, surface3d_figure
 from optimizers.export import traces_csv
 from ui import frame, urlstate
+from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
 from ui.controls import (
     hyper_key,
     optimizer_controls,
@@ -23,23 +24,17 @@ from ui.controls import (
 from ui.formulas import filled_update
 from ui.surface_view import CONTOUR_KEY, consume_click, grid_of, landmarks_of, lowest_value, minima_of
 
-DEFAULT_RACE = ["gd", "momentum", "rmsprop", "adam"]
-# Learning rates that make a good race on the default surface (Rosenbrock, 500 steps).
-PLAYGROUND_LR = {
-    "gd": 1e-3, "momentum": 1e-3, "nesterov": 1e-3, "adagrad": 0.5, "rmsprop": 0.01,
-    "adam": 0.05, "adamw": 0.05, "amsgrad": 0.05, "nadam": 0.05, "radam": 1e-3,
-}
 MAX_STEPS = optimizers.MAX_STEPS
 
 frame.page("Playground", "🏁")
 
 FIELDS = (
-    surface_fields("rosenbrock")
+    surface_fields(PLAYGROUND_SURFACE)
     + optimizer_fields(PLAYGROUND_LR)
     + schedule_fields()
     + [
-        urlstate.Field("opts", DEFAULT_RACE, "multi", choices=tuple(optimizers.names())),
-        urlstate.Field("steps", 500, "int", 1, MAX_STEPS),
+        urlstate.Field("opts", PLAYGROUND_RACE, "multi", choices=tuple(optimizers.names())),
+        urlstate.Field("steps", PLAYGROUND_STEPS, "int", 1, MAX_STEPS),
         urlstate.Field("x0", None, "float", -1e4, 1e4),
         urlstate.Field("y0", None, "float", -1e4, 1e4),
         urlstate.Field("noise", 0.0, "float", 0.0, 1e4),

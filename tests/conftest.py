@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("DESCENT_LAB_CACHE", str(Path(tempfile.gettempdir()) / "descent-lab-test-cache"))
+# The background warm-up compiles every page's defaults: useful in a server, only load in
+# a test process (the browser test's server runs it).
+os.environ.setdefault("DESCENT_LAB_NO_WARMUP", "1")
 
 
 def open_page(page: str | None, query: dict[str, str] | None = None, timeout: float = 60):

@@ -44,7 +44,8 @@ def free_port() -> int:
 class Server:
     def __init__(self) -> None:
         self.port = free_port()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = {k: v for k, v in os.environ.items() if k != "DESCENT_LAB_NO_WARMUP"}
+        env["PYTHONUNBUFFERED"] = "1"
         self.log = open(ROOT / "test-artifacts" / f"server-{self.port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),

@@ -53,6 +53,10 @@ def page(title: str, icon: str = "📉") -> None:
 
 
 def footer() -> None:
+    """Call last on every page. Also starts the background warm-up (once per process)."""
+    from ui import warmup
+
+    warmup.start()
     st.divider()
     st.caption(
         f"Descent Lab · optimizers written in JAX, checked step for step against Optax · "

@@ -1,0 +1,110 @@
+"""Bounded, process-wide caches for the Classifier page, so a rerun that only moves a
+slider (the epoch shown, a chart toggle) never retrains.
+
+Everything is keyed by plain hashable values: ``DataParams`` (the numbers that generate a
+data set) and ``classifier.train.TrainConfig`` (a frozen dataclass). Training results
+hold NumPy arrays only, so sharing them between sessions is safe; they are never mutated.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from classifier import datasets
+from classifier import train as training
+from classifier.boundary import probability_grid
+from classifier.datasets import Dataset
+from classifier.gradcheck import GradCheckResult, gradient_check
+from classifier.train import TrainConfig, TrainResult
+
+MAX_RUNS = 24  # a run keeps up to ~51 parameter snapshots: at most a few MB each
+BOUNDARY_RESOLUTION = 100
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """Everything ``datasets.make_dataset`` needs, as plain numbers."""
+
+    name: str = "moons"
+    n_points: int = 400
+    noise: float = 0.15
+    test_fraction: float = 0.3
+    seed: int = 0
+    n_classes: int = 2
+    badly_scaled: bool = False
+    normalize: bool = False
+
+
+@functools.lru_cache(maxsize=8)
+def dataset(p: DataParams) -> Dataset:
+    return datasets.make_dataset(p.name, p.n_points, p.noise, p.test_fraction, p.seed, p.n_classes,
+                                 p.badly_scaled, p.normalize)
+
+
+class _Runs:
+    """A least-recently-used map (DataParams, TrainConfig) -> TrainResult, thread-safe
+    (Streamlit runs every session in its own thread). Misses are counted for tests."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, TrainResult] = OrderedDict()
+        self.lock = threading.Lock()
+        self.misses = 0
+
+    def get(self, key: tuple) -> TrainResult | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: TrainResult) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+RUNS = _Runs(MAX_RUNS)
+
+
+def is_cached(p: DataParams, config: TrainConfig) -> bool:
+    return RUNS.get((p, config)) is not None
+
+
+def run(p: DataParams, config: TrainConfig, on_chunk: Callable[[int, int], None] | None = None) -> TrainResult:
+    """The training result for (data, config), trained (reporting progress) only on a miss.
+    An interrupted run (the user changed something mid-way) is simply not stored."""
+    key = (p, config)
+    hit = RUNS.get(key)
+    if hit is not None:
+        return hit
+    with RUNS.lock:
+        RUNS.misses += 1
+    result = training.train(dataset(p), config, on_chunk=on_chunk)
+    RUNS.put(key, result)
+    return result
+
+
+@functools.lru_cache(maxsize=64)
+def boundary(p: DataParams, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class probabilities on a grid over the data (raw coordinates) for the snapshot at
+    ``epoch`` of the cached run (trained first if it is not cached)."""
+    result = run(p, config)
+    return probability_grid(result.snapshot_at(epoch), dataset(p), config.activation, BOUNDARY_RESOLUTION)
+
+
+@functools.lru_cache(maxsize=32)
+def grad_check(p: DataParams, config: TrainConfig, epoch: int) -> GradCheckResult:
+    """Back-propagation vs central differences (float64) for the network at ``epoch``, on
+    the training objective the run minimised (its loss and L2 strength, no dropout)."""
+    result = run(p, config)
+    data = dataset(p)
+    return gradient_check(result.snapshot_at(epoch), data.x_train, data.y_train, config.activation,
+                          loss=config.loss, l2=config.l2, seed=config.seed)
