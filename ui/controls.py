@@ -136,14 +136,19 @@ def hyper_values(opt: str) -> dict[str, float]:
     return {h.name: float(st.session_state[hyper_key(opt, h.name)]) for h in spec.hyperparams}
 
 
-def optimizer_controls(opt: str, expanded: bool = False) -> dict[str, float]:
-    """An expander with the optimizer's update rule and its own hyperparameters."""
+def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] = (), title: str | None = None,
+                       note: str = "") -> dict[str, float]:
+    """An expander with the optimizer's update rule and its own hyperparameters (except
+    ``skip``, which the caller sets some other way); returns the values shown."""
     spec = optimizers.REGISTRY[opt]
-    with st.expander(spec.title, expanded=expanded):
+    with st.expander(title or spec.title, expanded=expanded):
         st.latex(spec.latex)
         for h in spec.hyperparams:
-            _hyper_widget(opt, h)
-    return hyper_values(opt)
+            if h.name not in skip:
+                _hyper_widget(opt, h)
+        if note:
+            st.caption(note)
+    return {k: v for k, v in hyper_values(opt).items() if k not in skip}
 
 
 # ---------------------------------------------------------------------------------------

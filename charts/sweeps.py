@@ -1,0 +1,349 @@
+"""Figures of the Sweeps page: hyperparameter sweep map, basin map, fair-race charts.
+
+Pure builders: NumPy arrays in, go.Figure out. Conventions shared with optimizers.sweeps:
+sweep arrays are (len(values), len(learning_rates)); diverged_at / hit_at are -1 for
+never; basin labels are minimum indices 0..K-1, NOT_CONVERGED (-1) or DIVERGED (-2).
+
+Clicks: Plotly reports no click on a heatmap cell, so the sweep map carries an invisible
+scatter point on every cell centre (named SWEEP_CELLS); its x is log10 of the learning
+rate (the map's x axis is log10(eta), drawn with decade ticks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout
+from charts.surface import shaped
+
+SWEEP_CELLS = "sweep-cells"
+DIVERGED_COLOR = "#1a1a1a"
+NOT_REACHED_COLOR = "#d4d4d4"
+NOT_CONVERGED_COLOR = "#d4d4d4"
+SELECTED_COLOR = "#ff2d55"
+NOT_CONVERGED, DIVERGED = -1, -2  # as in optimizers.sweeps (charts import no optimizer code)
+LOSS_FLOOR = 1e-12  # L - L* of exactly 0 (or a hair below, in float32) is drawn here
+# Distinct colours for minima (none grey or black: those mean "not converged" and "diverged").
+BASIN_COLORS = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+    "#469990", "#9a6324", "#800000", "#000075", "#ffe119", "#fabed4", "#aaffc3", "#dcbeff",
+)
+
+
+def _layout(fig: go.Figure, height: int, title: str) -> None:
+    """Base layout; a title goes to the very top, above the legend row (not under it)."""
+    if title:
+        fig.update_layout(**base_layout(height=height, margin=dict(l=50, r=20, t=95, b=45),
+                                        title=dict(text=title, x=0, xanchor="left", y=0.995, yanchor="top")))
+    else:
+        fig.update_layout(**base_layout(height=height))
+
+
+def basin_color(k: int) -> str:
+    return BASIN_COLORS[k % len(BASIN_COLORS)]
+
+
+def _decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Tick positions (log10 units) and labels for the decades between lo and hi."""
+    ks = list(range(int(np.floor(lo)), int(np.ceil(hi)) + 1))
+    ks = [k for k in ks if lo - 1e-9 <= k <= hi + 1e-9] or [round(lo, 2)]
+    return [float(k) for k in ks], [f"{10.0 ** k:g}" for k in ks]
+
+
+def _gap(values: np.ndarray) -> np.ndarray:
+    above = np.asarray(values, float)
+    return np.log10(np.maximum(above, LOSS_FLOOR))
+
+
+def _status(loss_gap: float, diverged: int, hit: int, tol: float) -> str:
+    if diverged >= 0:
+        return f"diverged at step {diverged}"
+    reach = f"L − L* < {tol:g} at step {hit}" if hit >= 0 else f"never reached L − L* < {tol:g}"
+    return f"final L − L* = {loss_gap:.3g}<br>{reach}"
+
+
+@dataclass
+class SweepAxis:
+    """The second axis of a sweep: name, symbol for labels, values, log scale or not."""
+
+    label: str
+    values: np.ndarray
+    log: bool = False
+
+
+def sweep_figure(
+    learning_rates: np.ndarray,
+    second: SweepAxis | None,
+    final_losses: np.ndarray,
+    diverged_at: np.ndarray,
+    hit_at: np.ndarray,
+    *,
+    mode: str,
+    l_star: float,
+    tol: float,
+    selected: tuple[int, int] | None = None,
+    best: tuple[int, int] | None = None,
+    height: int = 560,
+    title: str = "",
+) -> go.Figure:
+    """The sweep as a map (with a second hyperparameter) or a curve (learning rate only).
+
+    mode "loss": colour = log10(L(theta_N) - L*). mode "steps": colour = the first step with
+    L - L* < tol. Diverged runs are their own black layer, runs that never reached the
+    tolerance (steps mode) a grey one; both say so on hover. ``selected`` and ``best`` are
+    (row, column) cells, outlined and starred.
+    """
+    lrs = np.asarray(learning_rates, float)
+    loss = np.asarray(final_losses, float).reshape(-1, lrs.size)
+    div = np.asarray(diverged_at).reshape(loss.shape)
+    hit = np.asarray(hit_at).reshape(loss.shape)
+    above = loss - l_star
+    if second is None:
+        return _sweep_curve(lrs, above[0], div[0], hit[0], mode=mode, tol=tol, selected=selected, best=best,
+                            height=height, title=title)
+    vals = np.asarray(second.values, float)
+    x = np.log10(lrs)
+    y = np.log10(vals) if second.log else vals
+    diverged = div >= 0
+    if mode == "steps":
+        z = np.where(~diverged & (hit >= 0), hit.astype(float), np.nan)
+        colorbar_title = f"steps to L − L* < {tol:g}"
+    else:
+        z = np.where(diverged, np.nan, _gap(above))
+        colorbar_title = "log₁₀(L − L*)"
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(
+        x=x, y=y, z=z, colorscale=COLORSCALE, hoverinfo="skip", name="sweep",
+        colorbar=dict(title=dict(text=colorbar_title, side="right"), thickness=12),
+    ))
+    if mode == "steps":
+        missed = np.where(~diverged & (hit < 0), 1.0, np.nan)
+        fig.add_trace(go.Heatmap(x=x, y=y, z=missed, colorscale=[[0, NOT_REACHED_COLOR], [1, NOT_REACHED_COLOR]],
+                                 showscale=False, hoverinfo="skip", name="not reached"))
+    fig.add_trace(go.Heatmap(x=x, y=y, z=np.where(diverged, 1.0, np.nan),
+                             colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False,
+                             hoverinfo="skip", name="diverged"))
+    # Legend swatches for the two special layers (heatmaps have no legend entries).
+    for name, color, show in (("diverged", DIVERGED_COLOR, True), (f"never reached L − L* < {tol:g}",
+                                                                     NOT_REACHED_COLOR, mode == "steps")):
+        if show:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                     marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
+    gx, gy = np.meshgrid(x, y)
+    rows, cols = np.meshgrid(np.arange(vals.size), np.arange(lrs.size), indexing="ij")
+    text = [
+        f"η = {lrs[j]:.3g}<br>{second.label} = {vals[i]:.4g}<br>{_status(above[i, j], div[i, j], hit[i, j], tol)}"
+        for i, j in zip(rows.ravel(), cols.ravel())
+    ]
+    side = max(vals.size, lrs.size)
+    fig.add_trace(go.Scatter(
+        x=np.round(gx.ravel(), 6), y=np.round(gy.ravel(), 6), mode="markers", name=SWEEP_CELLS, showlegend=False,
+        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1), text=text,
+        hovertemplate="%{text}<extra></extra>",
+        marker=dict(symbol="square", size=float(np.clip(440 / side, 5, 40)), opacity=0),
+    ))
+    _mark_cells(fig, x, y, selected, best)
+    _layout(fig, height, title)
+    tickvals, ticktext = _decade_ticks(float(x.min()), float(x.max()))
+    fig.update_xaxes(title="learning rate η", tickvals=tickvals, ticktext=ticktext, showgrid=False)
+    if second.log:
+        yv, yt = _decade_ticks(float(y.min()), float(y.max()))
+        fig.update_yaxes(title=second.label, tickvals=yv, ticktext=yt, showgrid=False)
+    else:
+        fig.update_yaxes(title=second.label, showgrid=False)
+    return fig
+
+
+def _mark_cells(fig: go.Figure, x: np.ndarray, y: np.ndarray, selected, best) -> None:
+    if best is not None:
+        fig.add_trace(go.Scatter(
+            x=[x[best[1]]], y=[y[best[0]]], mode="markers", name="best cell", hoverinfo="skip",
+            marker=dict(symbol="star", size=16, color="white", line=dict(width=1.5, color="black")),
+        ))
+    if selected is not None:
+        fig.add_trace(go.Scatter(
+            x=[x[selected[1]]], y=[y[selected[0]]], mode="markers", name="path shown", hoverinfo="skip",
+            marker=dict(symbol="square-open", size=18, color=SELECTED_COLOR, line=dict(width=3, color=SELECTED_COLOR)),
+        ))
+
+
+def _sweep_curve(lrs, above, div, hit, *, mode, tol, selected, best, height, title) -> go.Figure:
+    """A learning-rate-only sweep: one curve over log10(eta); diverged runs as black
+    crosses on the bottom edge (their loss is no number)."""
+    x = np.log10(lrs)
+    diverged = div >= 0
+    if mode == "steps":
+        y = np.where(~diverged & (hit >= 0), hit.astype(float), np.nan)
+        ytitle = f"steps to L − L* < {tol:g}"
+    else:
+        y = np.where(diverged, np.nan, np.maximum(above, LOSS_FLOOR))
+        ytitle = "L − L* after the last step"
+    text = [f"η = {lr:.3g}<br>{_status(a, d, h, tol)}" for lr, a, d, h in zip(lrs, above, div, hit)]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name="runs", line=dict(color="#1f77b4", width=2),
+                             marker=dict(size=7), hoverinfo="skip"))
+    finite = y[np.isfinite(y)]
+    floor = float(finite.min()) if finite.size else 1.0
+    y_cells = np.where(np.isfinite(y), y, floor)
+    if diverged.any():
+        fig.add_trace(go.Scatter(x=x[diverged], y=y_cells[diverged], mode="markers", name="diverged", hoverinfo="skip",
+                                 marker=dict(symbol="x", size=11, color=DIVERGED_COLOR)))
+    missed = ~diverged & np.isnan(y)
+    if missed.any():
+        fig.add_trace(go.Scatter(x=x[missed], y=y_cells[missed], mode="markers", name=f"never reached L − L* < {tol:g}",
+                                 hoverinfo="skip", marker=dict(symbol="circle-open", size=10, color="#888888")))
+    # The clickable points: every run, invisible, on top.
+    fig.add_trace(go.Scatter(
+        x=np.round(x, 6), y=y_cells, mode="markers", name=SWEEP_CELLS, showlegend=False, text=text,
+        customdata=np.stack([np.zeros(x.size, int), np.arange(x.size)], axis=1),
+        hovertemplate="%{text}<extra></extra>", marker=dict(size=14, opacity=0),
+    ))
+    _mark_cells(fig, x, np.asarray(y_cells), selected, best)
+    _layout(fig, height, title)
+    tickvals, ticktext = _decade_ticks(float(x.min()), float(x.max()))
+    fig.update_xaxes(title="learning rate η", tickvals=tickvals, ticktext=ticktext)
+    fig.update_yaxes(title=ytitle, type="log" if mode != "steps" else "linear", exponentformat="power")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Basins
+
+
+def basin_names(minima: np.ndarray) -> list[str]:
+    return [f"M{k + 1}" for k in range(len(minima))]
+
+
+def basin_figure(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    labels: np.ndarray,
+    minima: np.ndarray,
+    *,
+    contour: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    log: bool = False,
+    height: int = 520,
+    title: str = "",
+    show_legend: bool = True,
+) -> go.Figure:
+    """Start points coloured by the minimum their run ends in (M1..MK), grey where it ended
+    near none, black where it diverged; the surface's contour lines on top."""
+    mins = np.asarray(minima, float).reshape(-1, 2)
+    k = mins.shape[0]
+    lab = np.asarray(labels).reshape(len(ys), len(xs))
+    # Category c: 0 diverged, 1 not converged, 2 + m minimum m (a stepped colour scale).
+    colors = [DIVERGED_COLOR, NOT_CONVERGED_COLOR] + [basin_color(m) for m in range(k)]
+    c = len(colors)
+    scale = []
+    for i, col in enumerate(colors):
+        scale += [[i / c, col], [(i + 1) / c, col]]
+    z = np.where(lab == DIVERGED, 0, np.where(lab == NOT_CONVERGED, 1, lab + 2))
+    names = np.array(["diverged", "not converged"] + basin_names(mins), dtype=object)
+    total = max(lab.size, 1)
+    fig = go.Figure()
+    fig.add_trace(go.Heatmap(
+        x=xs, y=ys, z=z, zmin=-0.5, zmax=c - 0.5, colorscale=scale, showscale=False, name="basins",
+        text=names[z], hovertemplate="start (%{x:.3f}, %{y:.3f})<br>ends: %{text}<extra></extra>",
+    ))
+    if contour is not None:
+        cx, cy, cz = contour
+        fig.add_trace(go.Contour(
+            x=cx, y=cy, z=np.round(shaped(cz, log), 5), ncontours=18, showscale=False, hoverinfo="skip",
+            contours=dict(coloring="none", showlines=True), line=dict(color="rgba(255,255,255,0.75)", width=1),
+            name="contours", showlegend=False,
+        ))
+    def pct(count: int) -> str:  # a few runs out of 40,000 are not "0%"
+        share = count / total
+        return f"{share:.0%}" if share == 0 or share >= 0.005 else "<1%"
+
+    counts = [(int(np.sum(lab == DIVERGED)), DIVERGED_COLOR, "diverged"),
+              (int(np.sum(lab == NOT_CONVERGED)), NOT_CONVERGED_COLOR, "not converged")]
+    for m in range(k):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"M{m + 1}: {pct(int(np.sum(lab == m)))}",
+                                 showlegend=show_legend, marker=dict(symbol="square", size=12, color=basin_color(m))))
+    for count, color, name in counts:
+        if count:
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{name}: {pct(count)}",
+                                     showlegend=show_legend,
+                                     marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
+    if k:
+        symbol, color, _ = LANDMARK_MARKS["minimum"]
+        fig.add_trace(go.Scatter(
+            x=mins[:, 0], y=mins[:, 1], mode="markers+text", text=basin_names(mins), textposition="top center",
+            textfont=dict(color="white", size=13), name="minima", showlegend=False,
+            marker=dict(symbol=symbol, size=15, color=color, line=dict(width=1.5, color="white")),
+            hovertemplate="%{text} (%{x:.4f}, %{y:.4f})<extra></extra>",
+        ))
+    _layout(fig, height, title)
+    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], title="start x", constrain="domain", showgrid=False)
+    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title="start y", showgrid=False, scaleanchor="x",
+                     constrain="domain")
+    return fig
+
+
+# ---------------------------------------------------------------------------------------
+# Fair race
+
+
+@dataclass
+class RaceRow:
+    """One optimizer in a fair race: its learning-rate sweep and its best rate."""
+
+    key: str
+    title: str
+    color: str
+    learning_rates: np.ndarray
+    hit_at: np.ndarray
+    diverged_at: np.ndarray
+    best_rate: float | None
+    best_steps: int | None
+
+
+def race_bars_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, height: int = 360) -> go.Figure:
+    """Steps to reach L - L* < tol, each optimizer at its own best learning rate. An
+    optimizer that never got there has no bar, only a note."""
+    fig = go.Figure()
+    for r in rows:
+        reached = r.best_steps is not None
+        fig.add_trace(go.Bar(
+            x=[r.title], y=[r.best_steps if reached else 0], name=r.title, marker_color=r.color, showlegend=False,
+            text=[f"{r.best_steps} steps<br>η = {r.best_rate:.3g}" if reached else
+                  ("all rates diverged" if r.best_rate is None else f"not reached in {num_steps} steps")],
+            textposition="outside", cliponaxis=False,
+            hovertemplate=f"{r.title}<br>%{{text}}<extra></extra>",
+        ))
+    top = max([r.best_steps for r in rows if r.best_steps is not None] or [1])
+    _layout(fig, height, f"Steps to L − L* < {tol:g}, each at its best η")
+    fig.update_yaxes(title="steps", range=[0, top * 1.3 + 1])
+    return fig
+
+
+def race_rates_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, height: int = 360) -> go.Figure:
+    """Steps to reach the tolerance against the learning rate, one curve per optimizer:
+    how wide each optimizer's range of working rates is. Diverged rates are crosses at the
+    top edge; rates that never reached the tolerance leave a gap."""
+    fig = go.Figure()
+    for r in rows:
+        lrs = np.asarray(r.learning_rates, float)
+        hit = np.asarray(r.hit_at)
+        div = np.asarray(r.diverged_at) >= 0
+        y = np.where((hit >= 0) & ~div, hit.astype(float), np.nan)
+        fig.add_trace(go.Scatter(x=lrs, y=y, mode="lines+markers", name=r.title, legendgroup=r.key,
+                                 line=dict(color=r.color, width=2), marker=dict(size=5),
+                                 hovertemplate=f"{r.title}<br>η = %{{x:.3g}}<br>%{{y}} steps<extra></extra>"))
+        if div.any():
+            fig.add_trace(go.Scatter(x=lrs[div], y=np.full(int(div.sum()), num_steps), mode="markers",
+                                     name=f"{r.title}: diverged", legendgroup=r.key, showlegend=False,
+                                     marker=dict(symbol="x", size=8, color=r.color),
+                                     hovertemplate=f"{r.title}<br>η = %{{x:.3g}}: diverged<extra></extra>"))
+        if r.best_steps is not None:
+            fig.add_trace(go.Scatter(x=[r.best_rate], y=[r.best_steps], mode="markers", legendgroup=r.key,
+                                     showlegend=False, hoverinfo="skip",
+                                     marker=dict(symbol="star", size=15, color=r.color, line=dict(width=1, color="black"))))
+    _layout(fig, height, f"Steps to L − L* < {tol:g} at each η (× diverged)")
+    fig.update_xaxes(title="learning rate η", type="log", exponentformat="power")
+    fig.update_yaxes(title="steps", range=[0, num_steps * 1.05])
+    return fig

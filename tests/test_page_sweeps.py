@@ -1,0 +1,173 @@
+"""The Sweeps page (and custom surfaces on the Playground) run headless in AppTest: every
+section, custom and broken expressions, junk URLs, a picked cell, settings kept across
+sections. Small grids and few steps keep each run quick."""
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = "/work/main/app.py"
+QUICK = {"steps": "150", "sw.nlr": "12", "sw.nh2": "8", "bs.n": "30", "race.nlr": "12"}
+
+
+def run_page(page: str = "pages/3_Sweeps.py", **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.switch_page(page)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sweeps_page(**params: str) -> AppTest:
+    return run_page(**{**QUICK, **params})
+
+
+def figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def traces(fig: dict, name: str) -> list[dict]:
+    return [d for d in fig["data"] if d.get("name") == name]
+
+
+def arr(value) -> np.ndarray:
+    """A figure's array: plain JSON lists, or Plotly's typed arrays (base64 + dtype + shape)."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        return out.reshape([int(n) for n in str(value.get("shape", out.size)).split(",")])
+    return np.asarray(value, dtype=float)
+
+
+def texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def test_defaults_show_a_sweep_map_and_the_best_path():
+    at = run_page()
+    figs = figures(at)
+    sweep = next(f for f in figs if traces(f, "sweep"))
+    z = arr(traces(sweep, "sweep")[0]["z"])
+    assert z.shape == (32, 32)  # the default grid: 32 learning rates x 32 momentum values
+    assert traces(sweep, "diverged") and traces(sweep, "best cell")
+    assert any(traces(f, "surface") for f in figs)  # the contour with the chosen run's path
+    summary = texts(at.markdown)
+    assert "of the runs diverged" in summary and "Fastest" in summary
+    assert not at.error
+
+
+def test_learning_rate_only_sweep_for_gd():
+    at = sweeps_page(**{"sw.opt": "gd"})
+    assert at.selectbox(key="sw.h2").value == "none"
+    fig = next(f for f in figures(at) if traces(f, "runs"))
+    assert arr(traces(fig, "sweep-cells")[0]["x"]).size == 12
+
+
+def test_picked_cell_from_the_url_is_drawn():
+    at = sweeps_page(**{"sw.lr": "0.01", "sw.v": "0.5", "sw.lrlo": "0.001", "sw.lrhi": "0.1", "sw.nlr": "3",
+                        "sw.h2lo": "0", "sw.h2hi": "0.5", "sw.nh2": "2"})
+    sweep = next(f for f in figures(at) if traces(f, "sweep"))
+    shown = traces(sweep, "path shown")[0]
+    assert np.isclose(shown["x"][0], -2.0) and np.isclose(shown["y"][0], 0.5)
+    assert "picked" in texts(at.caption)
+    assert any("η = 0.01" in (d.get("name") or "") for f in figures(at) for d in f["data"])
+
+
+def test_steps_mode_and_a_log_second_axis():
+    at = sweeps_page(**{"sw.opt": "adam", "sw.h2": "eps", "sw.mode": "steps"})
+    sweep = next(f for f in figures(at) if traces(f, "sweep"))
+    assert traces(sweep, "not reached")
+    assert sweep["layout"]["yaxis"]["title"]["text"].startswith("eps")
+
+
+def test_basins_section_on_himmelblau():
+    at = sweeps_page(view="basins")
+    maps = [f for f in figures(at) if traces(f, "basins")]
+    assert len(maps) == 2  # GD and Momentum side by side
+    table = at.dataframe[0].value
+    assert list(table["optimizer"]) == ["Gradient descent", "Momentum"]
+    minima_cols = [c for c in table.columns if c.startswith("M")]
+    assert len(minima_cols) == 4
+    gd = table.iloc[0]
+    assert all(float(gd[c].rstrip("%")) > 10 for c in minima_cols) and gd["diverged"] == "0.0%"
+
+
+def test_race_section():
+    at = sweeps_page(view="race")
+    table = at.dataframe[0].value
+    assert list(table["optimizer"]) == ["Gradient descent", "Momentum", "RMSProp", "Adam"]
+    assert all(v != "—" for v in table["best η"])
+    contour = next(f for f in figures(at) if traces(f, "surface"))
+    assert sum("η =" in (d.get("name") or "") for d in contour["data"]) == 4
+
+
+def test_custom_surface_on_every_section():
+    custom = {"surface": "custom", "expr": "(x-1)^2 + (y+0.5)^2"}
+    at = sweeps_page(view="basins", steps="500", **custom)  # GD contracts by 1 - 2 eta = 0.98 a step
+    table = at.dataframe[0].value
+    assert "M1 (1.00, -0.50)" in table.columns and list(table["M1 (1.00, -0.50)"]) == ["100.0%", "100.0%"]
+    sweeps_page(view="sweep", **custom)
+    sweeps_page(view="race", **custom)
+
+
+def test_bad_expression_gives_a_message():
+    at = sweeps_page(surface="custom", expr="x^^2 + sin(")
+    assert "That expression cannot be used" in texts(at.error)
+    assert at.text_input(key="expr").value == "x^^2 + sin("  # kept for fixing
+
+
+def test_expression_not_finite_everywhere_warns():
+    at = sweeps_page(view="basins", surface="custom", expr="log(x) + y^2")
+    assert "not finite" in texts(at.warning)
+
+
+def test_junk_url_gives_notices_not_exceptions():
+    at = run_page(view="nope", junk="1", steps="999999", **{"bs.n": "5000", "sw.opt": "sgd", "race.opts": "gd,zzz"})
+    notes = texts(at.info)
+    for key in ("view", "steps", "bs.n", "sw.opt", "race.opts", "junk"):
+        assert f"`{key}" in notes, key
+    assert at.radio(key="view").value == "sweep"
+
+
+def test_settings_survive_switching_sections():
+    at = sweeps_page(**{"sw.nlr": "10"})
+    at.radio(key="view").set_value("basins").run()
+    assert not at.exception
+    at.slider(key="bs.n").set_value(20).run()
+    at.radio(key="view").set_value("sweep").run()
+    assert not at.exception
+    assert at.slider(key="sw.nlr").value == 10
+    assert at.session_state["bs.n"] == 20
+    assert at.query_params["sw.nlr"] in ("10", ["10"])
+
+
+@pytest.mark.parametrize("expr", ["x^2-y^2"])
+def test_custom_surface_on_the_playground(expr):
+    at = run_page("pages/1_Playground.py", surface="custom", expr=expr, steps="100")
+    assert not at.error
+    assert any(traces(f, "surface") for f in figures(at))
+
+
+def test_not_finite_expression_on_the_playground():
+    at = run_page("pages/1_Playground.py", surface="custom", expr="log(x)", steps="100")
+    assert "not finite" in texts(at.warning)
+
+
+def test_click_on_the_sweep_map_picks_that_cell():
+    at = sweeps_page(**{"sw.lrlo": "0.0001", "sw.lrhi": "1", "sw.nlr": "5", "sw.nh2": "3"})
+    # What Streamlit stores for a click: the clicked point of the invisible cell grid
+    # (x = log10 of the learning rate), a little off the centre.
+    at.session_state["sweep_map"] = {"selection": {"points": [{"x": -2.03, "y": 0.98}], "point_indices": [],
+                                                   "box": [], "lasso": []}}
+    at.run()
+    assert not at.exception
+    assert at.session_state["sw.lr"] == pytest.approx(0.01) and at.session_state["sw.v"] == pytest.approx(0.999)
+    assert at.query_params["sw.lr"] in ("0.01", ["0.01"])
+    sweep = next(f for f in figures(at) if traces(f, "sweep"))
+    shown = traces(sweep, "path shown")[0]
+    assert np.isclose(shown["x"][0], -2.0) and np.isclose(shown["y"][0], 0.999)
