@@ -118,7 +118,9 @@ def _optimizer_from(spec: OptimizerSpec, row, table: jax.Array):
 
 
 def _diverged(p: jax.Array, loss: jax.Array, bound: jax.Array) -> jax.Array:
-    return ~jnp.isfinite(loss) | ~jnp.all(jnp.isfinite(p)) | jnp.any(jnp.abs(p) > bound)
+    # A comparison with NaN is false, so "not inside the box" also catches NaN and inf.
+    inside = (jnp.abs(p[0]) <= bound) & (jnp.abs(p[1]) <= bound)
+    return ~inside | ~jnp.isfinite(loss)
 
 
 _ZERO_NOISE: jax.Array | None = None
@@ -272,20 +274,19 @@ def _row_of(varying: jax.Array, fixed: jax.Array, mask: tuple[bool, ...]) -> lis
     return out
 
 
-def _batch_step(spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol):
-    """One step of one run that freezes once diverged and records when loss < tol."""
+def _batch_step(spec, value_and_grad, row, table, bound, i, carry, tol):
+    """One step of one run. The run itself goes on after it diverged (NaN in, NaN out:
+    cheaper than freezing its whole state every step); its last good point and loss are
+    kept aside, with the step it diverged at and the first step its loss was below tol."""
+    p, g, state, p_good, loss_good, diverged, hit = carry
     opt, _, _ = _optimizer_from(spec, row, table)
-    updates, new_state = opt.update(g, state, p)
-    p_new = p + updates
-    loss, g_next = value_and_grad(p_new)
-    diverged = jnp.where(_diverged(p_new, loss, bound) & (diverged < 0), i + 1, diverged)
+    updates, state = opt.update(g, state, p)
+    p = p + updates
+    loss, g = value_and_grad(p)
+    diverged = jnp.where(_diverged(p, loss, bound) & (diverged < 0), i + 1, diverged)
     alive = diverged < 0
     hit = jnp.where(alive & (hit < 0) & (loss < tol), i + 1, hit)
-    keep = lambda new, old: jnp.where(alive, new, old)
-    # The step counter is not frozen (a frozen run ignores it), which keeps it shared by
-    # all runs instead of batched.
-    state = jax.tree.map(lambda new, old: keep(new, old) if new.ndim else new, new_state, state)
-    return keep(p_new, p), keep(loss, jnp.nan), keep(g_next, g), state, diverged, hit
+    return p, g, state, jnp.where(alive, p, p_good), jnp.where(alive, loss, loss_good), diverged, hit
 
 
 def _batch_start(spec, value_and_grad, row, table, tol):
@@ -293,7 +294,7 @@ def _batch_start(spec, value_and_grad, row, table, tol):
     loss0, g0 = value_and_grad(p0)
     opt0, _, _ = _optimizer_from(spec, row, table)
     hit0 = jnp.where(loss0 < tol, 0, -1).astype(jnp.int32)
-    return p0, loss0, g0, opt0.init(p0), jnp.int32(-1), hit0
+    return p0, g0, opt0.init(p0), p0, loss0, jnp.int32(-1), hit0
 
 
 def _barrier_row(varying, fixed, mask):
@@ -310,15 +311,11 @@ def _batch_final_runner(fn: Fn, name: str, mask: tuple[bool, ...]):
         num_steps, bound, tol = scalars[0].astype(jnp.int32), scalars[1], scalars[2]
 
         def body(i, carry):
-            p, last_loss, g, state, diverged, hit = carry
             row = _barrier_row(varying, fixed, mask)
-            p, loss, g, state, diverged, hit = _batch_step(
-                spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol
-            )
-            return p, jnp.where(diverged < 0, loss, last_loss), g, state, diverged, hit
+            return _batch_step(spec, value_and_grad, row, table, bound, i, carry, tol)
 
         init = _batch_start(spec, value_and_grad, _row_of(varying, fixed, mask), table, tol)
-        p, loss, _, _, diverged, hit = lax.fori_loop(0, num_steps, body, init)
+        *_, p, loss, diverged, hit = lax.fori_loop(0, num_steps, body, init)
         return jnp.stack([p[0], p[1], loss, diverged.astype(jnp.float32), hit.astype(jnp.float32)])
 
     return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
@@ -333,18 +330,14 @@ def _batch_path_runner(fn: Fn, name: str, mask: tuple[bool, ...], num_steps: int
         bound, tol = scalars[1], scalars[2]
 
         def body(carry, i):
-            p, g, state, diverged, hit = carry
             row = _barrier_row(varying, fixed, mask)
-            p, loss, g, state, diverged, hit = _batch_step(
-                spec, value_and_grad, row, table, bound, i, p, g, state, diverged, hit, tol
-            )
-            out = jnp.where(diverged < 0, jnp.stack([p[0], p[1], loss]), jnp.nan)
-            return (p, g, state, diverged, hit), out
+            carry = _batch_step(spec, value_and_grad, row, table, bound, i, carry, tol)
+            p, loss, diverged = carry[0], carry[4], carry[5]
+            return carry, jnp.where(diverged < 0, jnp.stack([p[0], p[1], loss]), jnp.nan)
 
-        p0, loss0, g0, state0, diverged0, hit0 = _batch_start(
-            spec, value_and_grad, _row_of(varying, fixed, mask), table, tol
-        )
-        (_, _, _, diverged, hit), rows = lax.scan(body, (p0, g0, state0, diverged0, hit0), jnp.arange(num_steps))
+        init = _batch_start(spec, value_and_grad, _row_of(varying, fixed, mask), table, tol)
+        (*_, diverged, hit), rows = lax.scan(body, init, jnp.arange(num_steps))
+        p0, loss0 = init[0], init[4]
         return jnp.concatenate([jnp.stack([p0[0], p0[1], loss0])[None], rows]), diverged, hit
 
     return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)))
