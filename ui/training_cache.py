@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+import optimizers
 from classifier import datasets
 from classifier import train as training
 from classifier.boundary import probability_grid
@@ -24,6 +25,17 @@ from classifier.train import TrainConfig, TrainResult
 
 MAX_RUNS = 24  # a run keeps up to ~51 parameter snapshots: at most a few MB each
 BOUNDARY_RESOLUTION = 100
+N_SNAPSHOTS = 51  # networks kept per run: the positions of the page's epoch slider
+
+# The Classifier page's default view, here so a start-up warm-up can train exactly it:
+# learning rates that train the default network (2 x 16 tanh on two moons) in ~200
+# full-batch epochs, and the default optimizer and epoch count.
+CLASSIFIER_LR = {
+    "gd": 0.5, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1, "rmsprop": 0.01,
+    "adam": 0.01, "adamw": 0.01, "amsgrad": 0.01, "nadam": 0.01, "radam": 0.01,
+}
+DEFAULT_OPTIMIZER = "adam"
+DEFAULT_EPOCHS = 200
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,17 @@ class DataParams:
     n_classes: int = 2
     badly_scaled: bool = False
     normalize: bool = False
+
+
+DEFAULT_DATA = DataParams()
+
+
+def default_config() -> TrainConfig:
+    """The run the page trains with every control at its default (same key, same cache entry)."""
+    spec = optimizers.REGISTRY[DEFAULT_OPTIMIZER]
+    hyper = {h.name: float(h.default) for h in spec.hyperparams}
+    hyper["learning_rate"] = CLASSIFIER_LR[DEFAULT_OPTIMIZER]
+    return TrainConfig(epochs=DEFAULT_EPOCHS, n_snapshots=N_SNAPSHOTS).with_optimizer(DEFAULT_OPTIMIZER, hyper)
 
 
 @functools.lru_cache(maxsize=8)

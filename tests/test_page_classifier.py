@@ -1,0 +1,188 @@
+"""The Classifier page, run headless through Streamlit's AppTest."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.conftest import arr, chart_specs, open_page, texts
+
+PAGE = "pages/4_Classifier.py"
+
+
+def boundary(at) -> dict:
+    return next(s for s in chart_specs(at) if any(t["type"] == "heatmap" for t in s["data"]))
+
+
+def curves(at) -> dict:
+    return next(s for s in chart_specs(at) if any(" · train" in t.get("name", "") for t in s["data"]))
+
+
+def curve(spec: dict, run: str, split: str, metric: str) -> np.ndarray:
+    """train/test loss (first panel) or accuracy (second panel, axis x2) of one run."""
+    axis = "x" if metric == "loss" else "x2"
+    trace = next(t for t in spec["data"] if t["name"].startswith(run) and t["name"].endswith(f"· {split}")
+                 and t.get("xaxis", "x") == axis)
+    return arr(trace["y"])
+
+
+@pytest.fixture(scope="module")
+def default_run():
+    at = open_page(PAGE)
+    at.run()
+    return at
+
+
+def test_defaults_train_a_good_classifier(default_run):
+    at = default_run
+    assert not at.exception
+    assert not texts(at, "error") and not texts(at, "warning")
+    spec = curves(at)
+    loss, acc = curve(spec, "adam", "train", "loss"), curve(spec, "adam", "test", "acc")
+    assert len(loss) == 201  # epochs 0..200
+    assert math.isclose(loss[0], math.log(2), abs_tol=0.15)  # an untrained 2-class net: about ln 2
+    assert loss[-1] < 0.1 and acc[-1] > 0.9  # two moons at noise 0.15 is nearly separable
+    b = boundary(at)
+    assert any(t["type"] == "contour" for t in b["data"])  # the P = 0.5 line
+    n_train = sum(len(arr(t["x"])) for t in b["data"] if t.get("name", "").startswith("train class"))
+    n_test = sum(len(arr(t["x"])) for t in b["data"] if t.get("name", "").startswith("test class"))
+    assert (n_train, n_test) == (280, 120)
+    assert "epoch 200" in b["layout"]["title"]["text"]
+    assert dict(at.query_params) == {}  # defaults make a bare address
+
+
+def test_the_default_view_is_the_run_a_warm_up_would_train(default_run):
+    from ui import training_cache
+
+    assert training_cache.is_cached(training_cache.DEFAULT_DATA, training_cache.default_config())
+
+
+def test_moving_the_epoch_slider_does_not_retrain(default_run):
+    from ui import training_cache
+
+    at = default_run
+    misses = training_cache.RUNS.misses
+    before = arr(next(t for t in boundary(at)["data"] if t["type"] == "heatmap")["z"])
+    at.select_slider(key="c.at").set_value(20).run()
+    assert not at.exception
+    assert training_cache.RUNS.misses == misses
+    b = boundary(at)
+    assert "epoch 20:" in b["layout"]["title"]["text"]
+    after = arr(next(t for t in b["data"] if t["type"] == "heatmap")["z"])
+    assert not np.allclose(before, after)  # an earlier network, a different boundary
+    assert at.query_params["c.at"] == "20"
+
+
+def test_gradient_check_passes_for_the_trained_network(default_run):
+    at = default_run
+    at.toggle(key="c.gc").set_value(True).run()
+    assert not at.exception
+    bars = next(s for s in chart_specs(at) if s["data"][0]["type"] == "bar")
+    errors = arr(bars["data"][0]["y"])
+    assert len(errors) == 3  # two hidden layers and the output layer
+    assert np.all(errors < 1e-6)
+    assert "below the 1e-06 threshold" in " ".join(e.value for e in at.markdown)
+
+
+def test_compare_three_optimizers_from_the_same_start():
+    at = open_page(PAGE, {"c.compare": "1", "c.opts": "gd,momentum,adam"})
+    at.run()
+    assert not at.exception
+    spec = curves(at)
+    assert len(spec["data"]) == 12  # 4 curves per optimizer
+    first = [curve(spec, k, "train", "loss")[0] for k in ("gd", "momentum", "adam")]
+    assert first[0] == first[1] == first[2]  # same initial weights
+    assert all(curve(spec, k, "test", "acc")[-1] > 0.85 for k in ("gd", "momentum", "adam"))
+    at.selectbox(key="c.show").set_value("momentum").run()
+    assert not at.exception
+    assert boundary(at)["layout"]["title"]["text"].startswith("Momentum")
+
+
+def test_a_diverging_learning_rate_is_reported_and_the_page_lives():
+    # Unbounded leaky ReLU units and gradient descent at the largest rate: the loss overflows.
+    at = open_page(PAGE, {"c.act": "leaky_relu", "c.init": "he", "c.opt": "gd", "gd.learning_rate": "10"})
+    at.run()
+    assert not at.exception
+    errors = " ".join(texts(at, "error"))
+    assert "Gradient descent diverged at epoch" in errors
+    k = int(errors.split("diverged at epoch ")[1].split("*")[0])
+    loss = curve(curves(at), "gd", "train", "loss")
+    assert 1 < k < 200 and len(loss) == k and np.all(np.isfinite(loss))  # curves up to epoch k - 1
+    assert "epoch {}:".format(k - 1) in boundary(at)["layout"]["title"]["text"]  # the last finite network
+    at.select_slider(key="gd.learning_rate").set_value(0.5).run()
+    assert not at.exception and not texts(at, "error")
+    assert curve(curves(at), "gd", "test", "acc")[-1] > 0.9
+    # The same rate on x1 x 100 diverges again; normalizing with the training statistics cures it.
+    at.toggle(key="c.badscale").set_value(True).run()
+    assert "diverged at epoch" in " ".join(texts(at, "error"))
+    at.toggle(key="c.norm").set_value(True).run()
+    assert not at.exception and not texts(at, "error")
+    assert curve(curves(at), "gd", "test", "acc")[-1] > 0.9
+    assert at.query_params["c.norm"] == "1" and "gd.learning_rate" not in at.query_params  # 0.5: the default
+
+
+@pytest.mark.parametrize("loss,initial", [("mse", 0.5), ("cross_entropy", math.log(2))])
+def test_mse_and_cross_entropy_both_train(loss, initial):
+    """Untrained (p ≈ ½): MSE on softmax is 2(1 − ½)² = ½, cross-entropy ln 2."""
+    at = open_page(PAGE, {"c.loss": loss})
+    at.run()
+    assert not at.exception
+    spec = curves(at)
+    train_loss = curve(spec, "adam", "train", "loss")
+    assert math.isclose(train_loss[0], initial, abs_tol=0.15)
+    assert train_loss[-1] < 0.3 * train_loss[0] and curve(spec, "adam", "test", "acc")[-1] > 0.9
+
+
+def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
+    at = open_page(PAGE, {"c.epochs": "lots", "c.layers": "9", "c.data": "nowhere", "c.opts": "adam,evil",
+                          "adam.learning_rate": "nan", "hack": "<script>"})
+    at.run()
+    assert not at.exception
+    notes = " ".join(texts(at, "info"))
+    for key in ("c.epochs=lots", "c.layers=9", "c.data=nowhere", "c.opts", "adam.learning_rate", "hack"):
+        assert key in notes
+    assert (at.session_state["c.epochs"], at.session_state["c.layers"], at.session_state["c.data"]) == (200, 2, "moons")
+    assert len(curve(curves(at), "adam", "train", "loss")) == 201
+
+
+def test_sgd_on_many_points_is_capped_with_a_notice():
+    """Batch size 1: one update per training point per epoch; a run stops at MAX_UPDATES."""
+    at = open_page(PAGE, {"c.batch": "sgd", "c.points": "1000", "c.test": "0.5", "c.epochs": "2000"})
+    at.run()
+    assert not at.exception
+    warning = " ".join(texts(at, "warning"))
+    assert "500 updates per epoch" in warning and "400 epochs run" in warning  # 200,000 / 500
+    assert len(curve(curves(at), "adam", "train", "loss")) == 401
+
+
+def test_sharpness_and_three_classes_with_mini_batches():
+    at = open_page(PAGE, {"c.data": "blobs", "c.classes": "3", "c.batch": "mini", "c.bs": "32", "c.epochs": "40",
+                          "c.sharp": "1"})
+    at.run()
+    assert not at.exception
+    b = boundary(at)
+    assert not any(t["type"] == "contour" for t in b["data"])  # no single P = 0.5 line with 3 classes
+    assert {t["name"] for t in b["data"] if t["type"] == "scatter"} >= {"train class 2", "test class 2"}
+    assert curve(curves(at), "adam", "test", "acc")[-1] > 0.9  # blobs are nearly separable
+    sharp = next(s for s in chart_specs(at) if any(t.get("name", "").startswith("λ_max") for t in s["data"]))
+    lam = arr(next(t for t in sharp["data"] if t["name"].startswith("λ_max"))["y"])
+    limit = arr(next(t for t in sharp["data"] if t["name"].startswith("2/η"))["y"])
+    assert np.all(np.isfinite(lam)) and np.all(lam > 0)
+    np.testing.assert_allclose(limit, 2 / 0.01, rtol=1e-5)  # Adam's default rate here, constant schedule
+
+
+def test_vanishing_gradients_experiment_then_relu_with_he():
+    at = open_page(PAGE)
+    at.run()
+    next(b for b in at.button if b.label == "Vanishing gradients").click().run()
+    assert not at.exception
+    assert (at.session_state["c.layers"], at.session_state["c.act"], at.session_state["c.opt"]) == (4, "sigmoid", "gd")
+    norms = next(s for s in chart_specs(at) if "Gradient norm per layer" in s["layout"]["title"]["text"])
+    first, last = (arr(next(t for t in norms["data"] if t["name"].startswith(n))["y"]) for n in ("layer 1", "layer 5"))
+    assert first[0] < 1e-6 < last[0]  # sigmoid' <= 1/4 and 0.01-sized weights, four times over
+    assert math.isclose(curve(curves(at), "gd", "train", "loss")[-1], math.log(2), abs_tol=0.01)  # stuck
+    at.selectbox(key="c.act").set_value("relu")
+    at.selectbox(key="c.init").set_value("he").run()
+    assert not at.exception
+    assert curve(curves(at), "gd", "test", "acc")[-1] > 0.9
