@@ -44,6 +44,10 @@ BATCH_TITLES = {"full": "full batch", "mini": "mini-batch", "sgd": "1 (SGD)"}
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Batch size 1 on thousands of points costs minutes; a run is cut to this many updates.
 MAX_UPDATES = 200_000
+# A classroom shares one server: a run's size is capped (not its time) so no student's
+# run holds the CPU for long. Work = epochs x training points x parameters; 5e9 is about
+# a second or two on one core.
+MAX_WORK = 5e9
 GRADCHECK_TOL = 1e-6
 
 # One-click set-ups for the lessons: (what to look at, settings that differ from the defaults).
@@ -206,7 +210,9 @@ arch = mlp.Architecture(hidden, S["c.act"], 2, n_classes)
 batch = {"full": None, "mini": int(S["c.bs"]), "sgd": 1}[S["c.batch"]]
 steps_per_epoch = 1 if batch is None else -(-data.n_train // min(batch, data.n_train))
 epochs_wanted = int(S["c.epochs"])
-epochs = min(epochs_wanted, max(1, MAX_UPDATES // steps_per_epoch))
+epochs_by_updates = max(1, MAX_UPDATES // steps_per_epoch)
+epochs_by_work = max(1, int(MAX_WORK // (data.n_train * arch.n_params)))
+epochs = min(epochs_wanted, epochs_by_updates, epochs_by_work)
 
 st.title("🧠 Classifier")
 frame.notices(notices)
@@ -262,7 +268,12 @@ base = TrainConfig(
 )
 configs = {k: base.with_optimizer(k, hypers[k]) for k in race}
 
-if epochs < epochs_wanted:
+if epochs < epochs_wanted and epochs == epochs_by_work and epochs_by_work < epochs_by_updates:
+    st.warning(
+        f"{epochs_wanted:,} epochs of a {arch.n_params:,}-parameter network on {data.n_train:,} points is more "
+        f"than one run may compute on this shared server, so {epochs:,} epochs run. "
+        "Fewer points or a smaller network allows more epochs.", icon="⏱️")
+elif epochs < epochs_wanted:
     st.warning(
         f"Batch size {batch} on {data.n_train:,} training points is {steps_per_epoch:,} updates per epoch: "
         f"{epochs_wanted:,} epochs would be {epochs_wanted * steps_per_epoch:,} updates. "

@@ -186,3 +186,18 @@ def test_vanishing_gradients_experiment_then_relu_with_he():
     at.selectbox(key="c.init").set_value("he").run()
     assert not at.exception
     assert curve(curves(at), "gd", "test", "acc")[-1] > 0.9
+
+
+def test_a_very_large_run_is_capped_by_work_with_a_notice():
+    import time
+
+    at = open_page(PAGE, {"c.points": "5000", "c.layers": "4", "c.width": "64", "c.epochs": "2000"}, timeout=180)
+    t0 = time.perf_counter()
+    at.run()
+    elapsed = time.perf_counter() - t0
+    assert not at.exception
+    warnings = " ".join(texts(at, "warning"))
+    assert "more than one run may compute" in warnings
+    # 5e9 / (3,500 training points x 12,866 parameters) = 111 epochs, not 2,000.
+    assert "111 epochs run" in warnings
+    assert elapsed < 60  # includes compiling the 4 x 64 network
