@@ -15,8 +15,12 @@ import plotly.graph_objects as go
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout, color_of
 
 CLICK_GRID = "click-grid"
-MAX_FRAMES = 150
+# Points per side of the invisible click grid: a click moves to the nearest one. Each is
+# an SVG node the browser renders on every rerun.
+CLICK_GRID_SIZE = 27
+MAX_FRAMES = 120
 MAX_PATH_POINTS = 1500
+MARKED_PATH_POINTS = 120  # longer paths are drawn as lines: every marker is an SVG node to render
 
 
 @dataclass
@@ -109,7 +113,8 @@ def contour_figure(
         color = p.color or color_of(p.key, i)
         label = p.label if p.diverged_at is None else f"{p.label} (diverged at step {p.diverged_at})"
         fig.add_trace(go.Scatter(
-            x=np.round(pts[idx, 0], 5), y=np.round(pts[idx, 1], 5), mode="lines+markers", name=label,
+            x=np.round(pts[idx, 0], 5), y=np.round(pts[idx, 1], 5), name=label,
+            mode="lines+markers" if len(idx) <= MARKED_PATH_POINTS else "lines",
             line=dict(color=color, width=2.5), marker=dict(size=3, color=color), legendgroup=p.key,
             hovertemplate=f"{p.label}<br>(%{{x:.4f}}, %{{y:.4f}})<extra></extra>",
         ))

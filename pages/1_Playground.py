@@ -7,7 +7,7 @@ import streamlit as st
 
 import optimizers
 from charts.style import color_of
-from charts.surface import Arrow, Path, arrows_figure, contour_figure, curves_figure, surface3d_figure
+from charts.surface import CLICK_GRID_SIZE, Arrow, Path, arrows_figure, contour_figure, curves_figure, surface3d_figure
 from optimizers.export import traces_csv
 from ui import frame, urlstate
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
@@ -115,7 +115,7 @@ with chart_col:
     tab_contour, tab_3d = st.tabs(["Contour", "3-D surface"])
     with tab_contour:
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
-                             start=start, click_grid=41, animate=True, height=600)
+                             start=start, click_grid=CLICK_GRID_SIZE, animate=True, height=600)
         st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
                         config={"displaylogo": False})
     with tab_3d:

@@ -8,7 +8,7 @@ import streamlit as st
 
 import optimizers
 from charts.style import color_of
-from charts.surface import Path, contour_figure
+from charts.surface import CLICK_GRID_SIZE, Path, contour_figure
 from charts.sweeps import RaceRow, SweepAxis, basin_figure, race_bars_figure, race_rates_figure, sweep_figure
 from optimizers import sweeps
 from ui import frame, urlstate
@@ -166,7 +166,7 @@ def path_contour(paths: list[Path], *, height: int = 520, title: str = "") -> No
     if title:  # above the chart: a Plotly title would sit under the contour's legend
         st.markdown(f"**{title}**")
     fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface), start=start,
-                         click_grid=41, height=height)
+                         click_grid=CLICK_GRID_SIZE, height=height)
     st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
                     config={"displaylogo": False})
 

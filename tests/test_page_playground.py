@@ -14,7 +14,7 @@ def contour(at) -> dict:
 
 
 def path_trace(spec: dict, title: str) -> dict:
-    return next(t for t in spec["data"] if t.get("name", "").startswith(title) and t.get("mode") == "lines+markers")
+    return next(t for t in spec["data"] if t.get("name", "").startswith(title) and t.get("mode") in ("lines", "lines+markers"))
 
 
 @pytest.fixture(scope="module")
