@@ -6,7 +6,7 @@ page can read clicks as chart selections.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -106,7 +106,6 @@ def contour_figure(
             marker=dict(symbol=symbol, size=13, color=color, line=dict(width=1.5, color="white")),
             hovertemplate=f"{m.label or text}<br>(%{{x:.4f}}, %{{y:.4f}})<extra></extra>",
         ))
-    ball_traces = []
     for i, p in enumerate(paths):
         pts = _valid(p)
         idx = thin(len(pts), MAX_PATH_POINTS)

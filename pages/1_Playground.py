@@ -12,14 +12,14 @@ from optimizers.export import traces_csv
 from ui import frame, urlstate
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
 from ui.controls import (
-    hyper_key,
     optimizer_controls,
     optimizer_fields,
     schedule_controls,
     schedule_fields,
     schedule_latex,
     surface_fields,
-    surface_picker,
+    follow_start,
+    surface_or_stop,
 )
 from ui.formulas import filled_update
 from ui.surface_view import CONTOUR_KEY, consume_click, grid_of, landmarks_of, lowest_value, minima_of
@@ -47,20 +47,9 @@ consume_click(("x0", "y0"))
 
 st.title("🏁 Optimizer Playground")
 
-with st.sidebar:
-    surface, error = surface_picker()
+surface = surface_or_stop(FIELDS, notices)
 
-if surface is None:
-    frame.notices(notices)
-    st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
-    urlstate.publish(FIELDS)
-    st.stop()
-
-# A new surface brings its own suggested start (a start typed for the old one rarely fits).
-signature = (surface.key, surface.expression, surface.domain, surface.params)
-if st.session_state.get("_surface_sig") not in (None, signature) or st.session_state.x0 is None:
-    st.session_state.x0, st.session_state.y0 = map(float, surface.starts[0])
-st.session_state._surface_sig = signature
+follow_start(surface, ("x0", "y0"), "_surface_sig")
 
 with st.sidebar:
     st.multiselect("Optimizers in the race", optimizers.names(), key="opts",

@@ -26,7 +26,7 @@ from charts.surface import Mark, Path
 from surfaces import stability
 from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE, classify_eigenvalues, jet
 from ui import frame, urlstate
-from ui.controls import surface_fields, surface_picker
+from ui.controls import surface_fields, surface_or_stop
 from ui.formulas import num, vec
 from ui.surface_view import consume_click, critical_of, grid_of
 
@@ -56,14 +56,7 @@ consume_click(("px", "py"), CHART_KEY)
 
 st.title("🧭 Curvature: where the gradient is zero, the Hessian decides")
 
-with st.sidebar:
-    surface, error = surface_picker()
-
-if surface is None:
-    frame.notices(notices)
-    st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
-    urlstate.publish(FIELDS)
-    st.stop()
+surface = surface_or_stop(FIELDS, notices)
 
 crit = critical_of(surface)
 (x_lo, x_hi), (y_lo, y_hi) = surface.domain

@@ -17,7 +17,8 @@ from ui.controls import (
     optimizer_controls,
     optimizer_fields,
     surface_fields,
-    surface_picker,
+    follow_start,
+    surface_or_stop,
 )
 from ui.surface_view import CONTOUR_KEY, clicked_point, consume_click, critical_of, grid_of, landmarks_of, lowest_value
 
@@ -118,19 +119,9 @@ def lr_range_controls(prefix: str) -> None:
 
 st.title("🗺️ Sweeps and basins")
 
-with st.sidebar:
-    surface, error = surface_picker()
+surface = surface_or_stop(FIELDS, notices)
 
-if surface is None:
-    frame.notices(notices)
-    st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
-    urlstate.publish(FIELDS)
-    st.stop()
-
-signature = (surface.key, surface.expression, surface.domain, surface.params)
-if st.session_state.get("_sweeps_surface_sig") not in (None, signature) or st.session_state.x0 is None:
-    st.session_state.x0, st.session_state.y0 = map(float, (surface.starts or ((0.0, 0.0),))[0])
-st.session_state._sweeps_surface_sig = signature
+follow_start(surface, ("x0", "y0"), "_sweeps_surface_sig")
 
 with st.sidebar:
     st.number_input("Steps per run", min_value=1, max_value=MAX_STEPS, step=50, key="steps",

@@ -1,7 +1,7 @@
 """The Surface record: an analytic loss f(x, y) with what a lesson needs to know about it."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import jax

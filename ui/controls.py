@@ -73,6 +73,31 @@ def surface_picker() -> tuple[Surface | None, str | None]:
     return surfaces.get(key, **values), None
 
 
+def surface_or_stop(fields, notices: list[str]) -> Surface:
+    """The sidebar's surface picker. On a bad expression: the message, the notices, the
+    URL kept up to date, and the page stops here (nothing else the user set is lost)."""
+    from ui import frame, urlstate
+
+    with st.sidebar:
+        surface, error = surface_picker()
+    if surface is None:
+        frame.notices(notices)
+        st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
+        urlstate.publish(fields)
+        st.stop()
+    return surface
+
+
+def follow_start(surface: Surface, keys: tuple[str, str], memo: str) -> None:
+    """A new surface brings its own suggested start (a start typed for the old one rarely
+    fits): reset the session-state point ``keys`` when the surface changed (remembered
+    under ``memo``) or when the point is unset."""
+    signature = (surface.key, surface.expression, surface.domain, surface.params)
+    if st.session_state.get(memo) not in (None, signature) or st.session_state.get(keys[0]) is None:
+        st.session_state[keys[0]], st.session_state[keys[1]] = map(float, (surface.starts or ((0.0, 0.0),))[0])
+    st.session_state[memo] = signature
+
+
 # ---------------------------------------------------------------------------------------
 # Numbers
 

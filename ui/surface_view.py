@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 import surfaces
-from charts.surface import CLICK_GRID, Mark
+from charts.surface import Mark
 from surfaces.base import Surface
 
 CONTOUR_KEY = "contour"
