@@ -15,8 +15,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import surfaces
+from tests.conftest import ROOT
 
-APP = "/work/main/app.py"
+APP = str(ROOT / "app.py")
 PAGE = "pages/2_Curvature.py"
 QUICK = {"gdsteps": "60"}
 

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = "/work/main/app.py"
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
 QUICK = {"steps": "150", "sw.nlr": "12", "sw.nh2": "8", "bs.n": "30", "race.nlr": "12"}
 
 
