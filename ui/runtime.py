@@ -25,6 +25,10 @@ def configure() -> None:
     if _DONE:
         return
     _DONE = True
+    # Our programs are microseconds long and their results are read at once: running them
+    # on the calling thread saves a hand-off to JAX's worker thread (measured: a
+    # 1,000-step trace 91 -> 57 us). Process-wide, so set here, once, at start-up.
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
     try:
         path = cache_dir()
         path.mkdir(parents=True, exist_ok=True)
