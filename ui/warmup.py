@@ -52,5 +52,8 @@ def start() -> None:
             return
         _started = True
     import ui.warmup_tasks  # noqa: F401  (registers the tasks)
+    from ui.runtime import start_trimmer
+
+    start_trimmer()
 
     threading.Thread(target=_run, name="descent-lab-warmup", daemon=True).start()
