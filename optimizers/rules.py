@@ -267,6 +267,10 @@ class AmsgradState(NamedTuple):
     nu_max: jax.Array  # the largest (bias-corrected) v so far
 
 
+def _adam_init(params) -> AdamState:
+    return AdamState(_count0(), tree_zeros_like(params), tree_zeros_like(params))
+
+
 def _moments(grads, state, b1, b2):
     mu = _tmap(lambda m, g: ewa(g, m, b1), state.mu, grads)
     nu = _tmap(lambda v, g: ewa(g * g, v, b2), state.nu, grads)
@@ -301,8 +305,7 @@ def adam(
       bias_correction: divide by :math:`1-\beta^t` (may be a traced boolean).
     """
 
-    def init(params):
-        return AdamState(_count0(), tree_zeros_like(params), tree_zeros_like(params))
+    init = _adam_init
 
     def update(grads, state, params=None):
         del params
@@ -350,8 +353,7 @@ def adamw(
       weight_decay: :math:`\lambda`.
     """
 
-    def init(params):
-        return AdamState(_count0(), tree_zeros_like(params), tree_zeros_like(params))
+    init = _adam_init
 
     def update(grads, state, params):
         lr = learning_rate_at(learning_rate, state.count)
@@ -432,8 +434,7 @@ def nadam(
     Same as ``optax.nadam``.
     """
 
-    def init(params):
-        return AdamState(_count0(), tree_zeros_like(params), tree_zeros_like(params))
+    init = _adam_init
 
     def update(grads, state, params=None):
         del params
@@ -484,8 +485,7 @@ def radam(
     steps are plain momentum steps: a built-in warm-up. Same as ``optax.radam``.
     """
 
-    def init(params):
-        return AdamState(_count0(), tree_zeros_like(params), tree_zeros_like(params))
+    init = _adam_init
 
     def update(grads, state, params=None):
         del params
