@@ -6,6 +6,7 @@ shows the same menu with proper titles.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import streamlit as st
 
 import ui.runtime  # noqa: F401  (JAX cache set-up, once per process)
 
-SOURCE_URL = "https://github.com/descent-lab/descent-lab"
+# Where the footer's "source" link points; a deployment sets its own repository's address.
+SOURCE_URL = os.environ.get("DESCENT_LAB_SOURCE_URL", "https://github.com/descent-lab/descent-lab")
 
 
 @dataclass(frozen=True)
