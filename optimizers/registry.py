@@ -11,21 +11,7 @@ from typing import Callable
 
 from optimizers import rules
 from optimizers.base import GradientTransformation
-
-
-@dataclass(frozen=True)
-class HyperParam:
-    """One hyperparameter: default, slider range, log scale or not, one line of meaning.
-    kind is "float" or "bool" (a switch, traced as 0/1)."""
-
-    name: str
-    default: float
-    low: float
-    high: float
-    log: bool
-    help: str
-    symbol: str = ""
-    kind: str = "float"
+from optimizers.params import HyperParam
 
 
 @dataclass(frozen=True)

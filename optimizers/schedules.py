@@ -30,6 +30,8 @@ import numpy as np
 import jax.numpy as jnp
 from jax import lax
 
+from optimizers.params import HyperParam
+
 Schedule = Callable[[jax.Array], jax.Array]
 
 KINDS = ("constant", "step", "exponential", "inverse_time", "cosine")
@@ -105,23 +107,12 @@ def table_kernel(packed: jax.Array, length: int) -> jax.Array:
 
 
 @dataclass(frozen=True)
-class ScheduleParam:
-    name: str
-    default: float
-    low: float
-    high: float
-    log: bool
-    help: str
-    integer: bool = False
-
-
-@dataclass(frozen=True)
 class ScheduleSpec:
     """What a page shows for one kind: its title, its (at most two) parameters a, b, its formula."""
 
     kind: str
     title: str
-    params: tuple[ScheduleParam, ...]
+    params: tuple[HyperParam, ...]
     latex: str
 
 
@@ -131,8 +122,8 @@ SPECS: dict[str, ScheduleSpec] = {
         "step",
         "Step decay",
         (
-            ScheduleParam("step_size", 200, 1, 5000, False, "steps between drops", integer=True),
-            ScheduleParam("gamma", 0.5, 0.01, 1.0, False, "factor at each drop"),
+            HyperParam("step_size", 200, 1, 5000, False, "steps between drops", kind="int"),
+            HyperParam("gamma", 0.5, 0.01, 1.0, False, "factor at each drop"),
         ),
         r"\eta_t = \eta_0\, \gamma^{\lfloor t / s \rfloor}",
     ),
@@ -140,23 +131,23 @@ SPECS: dict[str, ScheduleSpec] = {
         "exponential",
         "Exponential decay",
         (
-            ScheduleParam("decay_rate", 0.5, 0.01, 1.0, False, "factor per transition"),
-            ScheduleParam("transition_steps", 200, 1, 5000, False, "steps per factor", integer=True),
+            HyperParam("decay_rate", 0.5, 0.01, 1.0, False, "factor per transition"),
+            HyperParam("transition_steps", 200, 1, 5000, False, "steps per factor", kind="int"),
         ),
         r"\eta_t = \eta_0\, \gamma^{t / s}",
     ),
     "inverse_time": ScheduleSpec(
         "inverse_time",
         "Inverse time (1/t)",
-        (ScheduleParam("decay", 0.01, 1e-4, 10.0, True, "k: how fast the rate falls"),),
+        (HyperParam("decay", 0.01, 1e-4, 10.0, True, "k: how fast the rate falls"),),
         r"\eta_t = \frac{\eta_0}{1 + k\, t}",
     ),
     "cosine": ScheduleSpec(
         "cosine",
         "Cosine",
         (
-            ScheduleParam("decay_steps", 1000, 1, 5000, False, "T: steps to reach the floor", integer=True),
-            ScheduleParam("alpha", 0.0, 0.0, 1.0, False, "floor as a fraction of the start"),
+            HyperParam("decay_steps", 1000, 1, 5000, False, "T: steps to reach the floor", kind="int"),
+            HyperParam("alpha", 0.0, 0.0, 1.0, False, "floor as a fraction of the start"),
         ),
         r"\eta_t = \eta_0 \left(\alpha + (1-\alpha)\,\tfrac{1 + \cos(\pi \min(t,T)/T)}{2}\right)",
     ),

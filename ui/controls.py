@@ -185,8 +185,9 @@ def schedule_fields() -> list[Field]:
               Field("warmup", 0, "int", 0, optimizers.MAX_STEPS)]
     for kind, spec in SCHEDULE_SPECS.items():
         for p in spec.params:
-            fields.append(Field(f"sched.{kind}.{p.name}", int(p.default) if p.integer else p.default,
-                                "int" if p.integer else "float", p.low, p.high))
+            integer = p.kind == "int"
+            fields.append(Field(f"sched.{kind}.{p.name}", int(p.default) if integer else p.default,
+                                "int" if integer else "float", p.low, p.high))
     return fields
 
 
@@ -196,7 +197,7 @@ def schedule_controls() -> ScheduleConfig:
     spec = SCHEDULE_SPECS[kind]
     for p in spec.params:
         _number(f"sched.{kind}.{p.name}", p.name.replace("_", " "), p.low, p.high, p.log, help=p.help,
-                integer=p.integer)
+                integer=p.kind == "int")
     st.number_input("Warm-up steps (0 = none)", min_value=0, max_value=optimizers.MAX_STEPS, step=10, key="warmup")
     params = tuple((p.name, float(st.session_state[f"sched.{kind}.{p.name}"])) for p in spec.params)
     return ScheduleConfig(kind, params, int(st.session_state.warmup))

@@ -1,0 +1,20 @@
+"""The description of one tunable number, as pages and the URL need it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class HyperParam:
+    """One hyperparameter: default, slider range, log scale or not, one line of meaning.
+    kind is "float", "int" (a count, e.g. schedule steps) or "bool" (a switch, traced as
+    0/1). Optimizers and schedules both describe their parameters with it."""
+
+    name: str
+    default: float
+    low: float
+    high: float
+    log: bool
+    help: str
+    symbol: str = ""
+    kind: str = "float"
