@@ -1,26 +1,38 @@
 """Figures of a 2-D surface: contour with paths and landmarks, 3-D view, step arrows.
 
-Pure builders: NumPy data in, go.Figure out. The contour carries an invisible grid of
-points on top (Plotly reports no click on a contour trace itself), named CLICK_GRID, so a
-page can read clicks as chart selections.
+Pure builders: NumPy data in, go.Figure out. The filled contour is a PNG drawn here
+(charts.raster) and laid under the data as a layout image; its colour bar sits on an
+invisible trace named "surface". The contour carries an invisible grid of points on top
+(Plotly reports no click on an image), named CLICK_GRID, so a page can read clicks as
+chart selections; hovering it shows f there.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
+from charts.raster import contour_image
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout, color_of
 
 CLICK_GRID = "click-grid"
 # Points per side of the invisible click grid: a click moves to the nearest one. Each is
-# an SVG node the browser renders on every rerun.
-CLICK_GRID_SIZE = 27
-MAX_FRAMES = 120
+# an SVG node the browser redraws on every rerun: 27 x 27 points cost ~140 ms of a
+# Playground rerun in headless chromium. A click reaches the nearest point within
+# CLICK_REACH_PX, wide enough that every click lands on one.
+CLICK_GRID_SIZE = 17
+CLICK_REACH_PX = 45
+MAX_FRAMES = 120  # animation frames: only the balls move, so they are cheap to send and play
+# Steps on the animation's slider. Each is a group of SVG nodes Plotly lays out and
+# measures on every rerun: 120 steps took ~100 ms more than 40. Playing still shows
+# every frame; the slider's knob moves between its steps.
+SLIDER_STEPS = 30
 MAX_PATH_POINTS = 1500
 MARKED_PATH_POINTS = 120  # longer paths are drawn as lines: every marker is an SVG node to render
+NCONTOURS = 30  # as go.Contour(ncontours=30) had: at most 30 levels, on round values
 
 
 @dataclass
@@ -77,26 +89,28 @@ def contour_figure(
     animate: bool = False,
     height: int = 560,
     title: str = "",
+    colorbar: bool = True,
 ) -> go.Figure:
     """Contour of z over (xs, ys) with paths, landmarks, a start marker, an optional click
     grid (click_grid x click_grid invisible points) and an optional animation (a ball per
-    path moving along it; frames carry only the balls)."""
+    path moving along it; frames carry only the balls). colorbar=False leaves the colour
+    bar out (a zoom shown beside the full map)."""
     zmin = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
     zc = shaped(z, log, zmin)
+    levels = contour_levels(zc)
     fig = AnimatedFigure() if animate else go.Figure()
-    fig.add_trace(go.Contour(
-        x=xs, y=ys, z=np.round(zc, 5), colorscale=COLORSCALE, ncontours=30, line=dict(width=0.5),
-        contours=dict(coloring="fill", showlines=True),
-        colorbar=dict(title=dict(text="log₁₀(1+f−f_min)" if log else "f", side="right"), thickness=12),
-        hovertemplate="x=%{x:.3f}<br>y=%{y:.3f}<extra></extra>" if log else
-        "x=%{x:.3f}<br>y=%{y:.3f}<br>f=%{z:.4g}<extra></extra>",
-        name="surface", showlegend=False,
-    ))
+    # The fill is a PNG under the data, drawn here: as a go.Contour, Plotly.js recomputed it
+    # in the browser on every rerun (~150-200 ms headless).
+    fig.add_layout_image(contour_image(xs, ys, zc, levels=levels))
+    fig.add_trace(_colorbar_trace(xs, ys, levels, "log₁₀(1+f−f_min)" if log else "f", colorbar))
     if click_grid:
-        gx, gy = np.meshgrid(np.linspace(xs[0], xs[-1], click_grid), np.linspace(ys[0], ys[-1], click_grid))
+        gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(xs[0], xs[-1], click_grid),
+                                                 np.linspace(ys[0], ys[-1], click_grid)))
+        f = sample_grid(xs, ys, z, gx, gy).astype(np.float32)  # float32: half the bytes, more digits than shown
         fig.add_trace(go.Scatter(
-            x=np.round(gx.ravel(), 4), y=np.round(gy.ravel(), 4), mode="markers", name=CLICK_GRID,
-            marker=dict(size=9, opacity=0), hoverinfo="none", showlegend=False,
+            x=np.round(gx, 4), y=np.round(gy, 4), mode="markers", name=CLICK_GRID, customdata=f,
+            marker=dict(size=9, opacity=0), showlegend=False,
+            hovertemplate="x=%{x:.3f}<br>y=%{y:.3f}<br>f=%{customdata:.4g}<extra></extra>",
         ))
     for i, m in enumerate(sorted(marks, key=lambda m: m.kind)):
         symbol, color, text = LANDMARK_MARKS.get(m.kind, LANDMARK_MARKS["degenerate"])
@@ -130,11 +144,72 @@ def contour_figure(
             hovertemplate="start (%{x:.3f}, %{y:.3f})<extra></extra>",
         ))
     fig.update_layout(**base_layout(height=height, title=dict(text=title) if title else None))
+    if click_grid:
+        fig.update_layout(hoverdistance=CLICK_REACH_PX)
     if animate and paths:
         _add_animation(fig, paths)
-    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], title="x", constrain="domain")
-    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title="y")
+    # No grid lines: they are drawn above layer="below" images, where the opaque contour
+    # trace used to hide them.
+    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], title="x", constrain="domain", showgrid=False,
+                     zeroline=False)
+    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title="y", showgrid=False, zeroline=False)
     return fig
+
+
+def contour_levels(zc: np.ndarray, ncontours: int = NCONTOURS) -> np.ndarray:
+    """The band edges go.Contour(ncontours=30) drew for zc, so the image looks as the trace
+    did: Plotly's autocontour rule (a 'nice' step of 2, 5 or 10 x 10^k, at least
+    range / ncontours; lines at its multiples strictly inside the range), plus one step
+    beyond the first and last line, so every value lies in a band."""
+    finite = zc[np.isfinite(zc)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    rough = (hi - lo) / ncontours
+    base = 10.0 ** math.floor(math.log10(rough))
+    step = base * next((m for m in (2.0, 5.0, 10.0) if m > rough / base), 10.0)  # Plotly's roundUp: strictly above
+    start = math.ceil(lo / step) * step
+    start = start + step if start <= lo else start
+    end = math.floor(hi / step) * step
+    end = end - step if end >= hi else end
+    if start > end:
+        start = end = (start + end) / 2
+    lines = int(round((end - start) / step)) + 1
+    levels = start + step * np.arange(-1, lines + 1)
+    levels[0], levels[-1] = min(levels[0], lo), max(levels[-1], hi)  # against rounding in the last digit
+    return levels
+
+
+def _colorbar_trace(xs: np.ndarray, ys: np.ndarray, levels: np.ndarray, title: str, show: bool = True) -> go.Scatter:
+    """The colour bar of the image, on an invisible one-point trace named "surface" (a
+    layout image has none). Its scale runs from the first band's centre to the last's, as
+    the image's colours do, so each band's centre has its colour on the bar. Continuous,
+    not stepped like the bands: 60 stops took Plotly 1.7 ms more to validate every rerun."""
+    lo, hi = float(levels[0] + levels[1]) / 2, float(levels[-2] + levels[-1]) / 2
+    return go.Scatter(
+        x=[float(xs[0])], y=[float(ys[0])], mode="markers", name="surface", showlegend=False, hoverinfo="skip",
+        marker=dict(color=[lo, hi], colorscale=COLORSCALE, cmin=lo, cmax=hi, showscale=show,
+                    opacity=0, colorbar=dict(title=dict(text=title, side="right"), thickness=12, outlinewidth=0)),
+    )
+
+
+def sample_grid(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """z at the points (px, py), bilinear between the grid's values: exact on grid points,
+    and off them closer to f than the nearest grid value is. NaN next to a NaN value."""
+    def position(grid: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = grid.size
+        f = (np.asarray(p, np.float64) - float(grid[0])) / (float(grid[-1]) - float(grid[0])) * (n - 1)
+        f = np.clip(np.where(np.abs(f - np.round(f)) < 1e-6, np.round(f), f), 0, n - 1)  # float32 grids
+        i = np.minimum(np.floor(f).astype(int), n - 2)
+        return i, f - i
+
+    z = np.asarray(z, np.float64)
+    j, wx = position(np.asarray(xs), px)
+    i, wy = position(np.asarray(ys), py)
+    out = np.zeros(np.shape(px))
+    for di, dj, w in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx), (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
+        out += np.where(w > 0, w * z[i + di, j + dj], 0.0)  # a zero weight must not carry a NaN in
+    return out
 
 
 class AnimatedFigure(go.Figure):
@@ -184,7 +259,7 @@ def _add_animation(fig: AnimatedFigure, paths: Sequence[Path]) -> None:
         font=dict(color="rgba(0,0,0,0)"), currentvalue=dict(prefix="step ", font=dict(size=12)),
         steps=[dict(method="animate", label=str(int(k)),
                     args=[[str(int(k))], dict(mode="immediate", frame=dict(duration=0, redraw=False),
-                                              transition=dict(duration=0))]) for k in steps],
+                                              transition=dict(duration=0))]) for k in steps[thin(len(steps), SLIDER_STEPS)]],
     )]
     fig.update_layout(
         updatemenus=[dict(
@@ -229,30 +304,52 @@ def surface3d_figure(
     return fig
 
 
-def curves_figure(
-    paths: Sequence[Path], values: Sequence[np.ndarray], *, ytitle: str, log_y: bool = True, height: int = 360,
-    title: str = "",
-) -> go.Figure:
-    """One line per path of a per-step quantity (loss, distance to the nearest minimum)."""
+@dataclass
+class Panel:
+    """One panel of a curves figure: a per-step quantity for each path."""
+
+    values: Sequence[np.ndarray]
+    ytitle: str
+    title: str = ""
+    log_y: bool = True
+
+
+def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int = 380) -> go.Figure:
+    """Panels side by side, one line per path in each (loss, distance to the nearest
+    minimum), sharing one legend: clicking a name hides that path in every panel. One
+    figure rather than one per panel: each Plotly figure costs the browser its own
+    layout and redraw on every rerun."""
     fig = go.Figure()
-    for i, (p, v) in enumerate(zip(paths, values)):
-        v = np.asarray(v, float)
-        last = len(_valid(p))
-        steps = np.arange(last)
-        idx = thin(last, MAX_PATH_POINTS)
-        y = v[idx]
-        if log_y:
-            y = np.where(y > 0, y, np.nan)
-        fig.add_trace(go.Scatter(x=steps[idx], y=y, mode="lines", name=p.label,
-                                 line=dict(color=p.color or color_of(p.key, i), width=2)))
-        if p.diverged_at is not None and last:
-            fig.add_vline(x=p.diverged_at, line=dict(color=p.color or color_of(p.key, i), dash="dot", width=1))
-    fig.update_layout(**base_layout(height=height, title=dict(text=title, x=0, xanchor="left") if title else None,
-                                    legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
-                                    margin=dict(l=60, r=20, t=40, b=40)))
-    fig.update_xaxes(title="step")
-    fig.update_yaxes(title=ytitle, type="log" if log_y else "linear", exponentformat="power",
-                     dtick=1 if log_y else None)
+    n = max(len(panels), 1)
+    gap = 0.08
+    width = (1.0 - gap * (n - 1)) / n
+    layout: dict = {}
+    for j, panel in enumerate(panels):
+        axis = "" if j == 0 else str(j + 1)
+        x0 = j * (width + gap)
+        layout[f"xaxis{axis}"] = dict(domain=[x0, x0 + width], anchor=f"y{axis}", title=dict(text="step"))
+        layout[f"yaxis{axis}"] = dict(anchor=f"x{axis}", title=dict(text=panel.ytitle), exponentformat="power",
+                                      type="log" if panel.log_y else "linear", dtick=1 if panel.log_y else None)
+        if panel.title:
+            fig.add_annotation(text=f"<b>{panel.title}</b>", xref="paper", yref="paper", x=x0, y=1.0,
+                               xanchor="left", yanchor="bottom", showarrow=False, font=dict(size=13))
+        for i, (p, v) in enumerate(zip(paths, panel.values)):
+            v = np.asarray(v, float)
+            last = len(_valid(p))
+            steps = np.arange(last)
+            idx = thin(last, MAX_PATH_POINTS)
+            y = v[idx]
+            if panel.log_y:
+                y = np.where(y > 0, y, np.nan)
+            color = p.color or color_of(p.key, i)
+            fig.add_trace(go.Scatter(x=steps[idx], y=y, mode="lines", name=p.label, legendgroup=p.key,
+                                     showlegend=j == 0, line=dict(color=color, width=2),
+                                     xaxis=f"x{axis}", yaxis=f"y{axis}"))
+            if p.diverged_at is not None and last:
+                fig.add_shape(type="line", x0=p.diverged_at, x1=p.diverged_at, y0=0, y1=1, xref=f"x{axis}",
+                              yref=f"y{axis} domain", line=dict(color=color, dash="dot", width=1))
+    fig.update_layout(**base_layout(height=height, legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+                                    margin=dict(l=60, r=20, t=40, b=40)), **layout)
     return fig
 
 
@@ -271,7 +368,8 @@ def arrows_figure(
 ) -> go.Figure:
     """A zoomed contour around ``center`` with arrows (negative gradient, update, velocity).
     Arrows keep their true direction; their lengths are drawn as given."""
-    fig = contour_figure(xs, ys, z, log=log, height=height)
+    # No colour bar: the zoom sits beside the full map, which has one.
+    fig = contour_figure(xs, ys, z, log=log, height=height, colorbar=False)
     for label, pts, color in points:
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines+markers", name=label,
                                  line=dict(color=color, width=1.5), marker=dict(size=5), opacity=0.6))

@@ -7,7 +7,16 @@ import streamlit as st
 
 import optimizers
 from charts.style import color_of
-from charts.surface import CLICK_GRID_SIZE, Arrow, Path, arrows_figure, contour_figure, curves_figure, surface3d_figure
+from charts.surface import (
+    CLICK_GRID_SIZE,
+    Arrow,
+    Panel,
+    Path,
+    arrows_figure,
+    contour_figure,
+    curves_figure,
+    surface3d_figure,
+)
 from optimizers.export import traces_csv
 from ui import frame, urlstate
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
@@ -22,7 +31,7 @@ from ui.controls import (
     surface_or_stop,
 )
 from ui.formulas import filled_update
-from ui.surface_view import CONTOUR_KEY, consume_click, grid_of, landmarks_of, lowest_value, minima_of
+from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, consume_click, grid_of, landmarks_of, lowest_value, minima_of
 
 MAX_STEPS = optimizers.MAX_STEPS
 
@@ -117,20 +126,15 @@ with chart_col:
             st.caption("Switch on to see the surface in 3-D with the paths lying on it.")
 
 minima = minima_of(surface)
-c1, c2 = st.columns(2)
-with c1:
-    l_star = lowest_value(surface)
-    st.plotly_chart(curves_figure(paths, [t.losses - l_star for t in traces.values()], ytitle="L − L*", log_y=True,
-                                  title=f"Loss above the lowest minimum (L* = {l_star:.4g})"),
-                    width="stretch", config={"displaylogo": False})
-with c2:
-    if minima.size:
-        dist = [np.min(np.linalg.norm(t.points[:, None, :] - minima[None, :, :], axis=2), axis=1) for t in traces.values()]
-        st.plotly_chart(curves_figure(paths, dist, ytitle="distance", log_y=True,
-                                      title="Distance to the nearest minimum"),
-                        width="stretch", config={"displaylogo": False})
-    else:
-        st.info("This surface has no minimum inside its domain, so there is no distance to show.")
+l_star = lowest_value(surface)
+panels = [Panel([t.losses - l_star for t in traces.values()], "L − L*",
+                f"Loss above the lowest minimum (L* = {l_star:.4g})")]
+if minima.size:
+    dist = [np.min(np.linalg.norm(t.points[:, None, :] - minima[None, :, :], axis=2), axis=1) for t in traces.values()]
+    panels.append(Panel(dist, "distance", "Distance to the nearest minimum"))
+st.plotly_chart(curves_figure(paths, panels), width="stretch", config={"displaylogo": False}, key="curves_chart")
+if not minima.size:
+    st.caption("This surface has no minimum inside its domain, so there is no distance to show.")
 
 # ---------------------------------------------------------------------------------------
 st.subheader("🔎 Step inspector")
@@ -166,11 +170,11 @@ if t.last_valid >= 1:
             arrows.append(Arrow(tuple(here), tuple(-lr_k * t.stats["velocity"][k]), "#ff00aa", "−η·b (buffer)"))
         radius = 2.5 * max(float(np.max(np.abs([a.vector for a in arrows]))), 1e-6)
         local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
-        lx, ly, lz = grid_of(surface, 61, local)
+        lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
         nearby = t.points[max(0, k - 6): k + 6]
         st.plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
                                       points=[(f"{spec.title} path", nearby, color_of(who))]),
-                        width="stretch", config={"displaylogo": False})
+                        width="stretch", config={"displaylogo": False}, key="inspector_chart")
     with cb:
         rows = []
         for key, tr in traces.items():

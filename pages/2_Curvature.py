@@ -28,7 +28,7 @@ from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE,
 from ui import frame, urlstate
 from ui.controls import surface_fields, surface_or_stop
 from ui.formulas import num, vec
-from ui.surface_view import consume_click, critical_of, grid_of
+from ui.surface_view import ZOOM_GRID, consume_click, critical_of, grid_of
 
 CHART_KEY = "curvature_contour"
 MULTIPLES = ("0.25", "0.5", "0.75", "0.9", "0.95", "0.99", "1.01", "1.05", "1.1", "1.25", "1.5", "2")
@@ -338,7 +338,7 @@ else:
         with s1:
             zoom = max(4.0 * radius, 1e-9)
             local = ((p_star[0] - zoom, p_star[0] + zoom), (p_star[1] - zoom, p_star[1] + zoom))
-            lx, ly, lz = grid_of(surface, 61, local)
+            lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
             zero_s = np.abs(lam_s) <= RTOL * float(np.max(np.abs(lam_s))) + ATOL
             direction_arrows = eigen_arrows(p_star, lam_s, V_s, 0.6 * zoom, zero_s)
             for a, c in zip(direction_arrows, DIRECTION_COLORS):

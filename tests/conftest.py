@@ -15,6 +15,12 @@ os.environ.setdefault("DESCENT_LAB_CACHE", str(Path(tempfile.gettempdir()) / "de
 # a test process (the browser test's server runs it).
 os.environ.setdefault("DESCENT_LAB_NO_WARMUP", "1")
 
+# Importing Streamlit's plotly_chart sets Plotly's default template to "streamlit". Done
+# before any test module imports charts.style (which sets "plotly_white"), as in a server;
+# otherwise the first page test to draw a chart switches the default for every figure built
+# after it, and a chart test's template check depended on the order the files ran in.
+import streamlit.elements.plotly_chart  # noqa: E402,F401
+
 
 def open_page(page: str | None, query: dict[str, str] | None = None, timeout: float = 60):
     """An AppTest for ``page`` (e.g. "pages/1_Playground.py"; None for home), not yet run.

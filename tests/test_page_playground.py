@@ -10,7 +10,9 @@ PAGE = "pages/1_Playground.py"
 
 
 def contour(at) -> dict:
-    return next(s for s in chart_specs(at) if any(t["type"] == "contour" for t in s["data"]))
+    """The surface chart: its fill is a layout image, its colour bar a trace named "surface"."""
+    return next(s for s in chart_specs(at)
+                if s["layout"].get("images") and any(t.get("name") == "surface" for t in s["data"]))
 
 
 def path_trace(spec: dict, title: str) -> dict:
@@ -37,7 +39,24 @@ def test_defaults_run_and_draw_every_racer(default_run):
     # Animation frames move only the balls: few traces per frame, at most a few hundred frames.
     assert 10 <= len(spec["frames"]) <= 300
     assert all(len(f["data"]) == 4 for f in spec["frames"])
-    assert len(chart_specs(at)) >= 4  # contour, 3-D, loss, distance, inspector
+    assert len(chart_specs(at)) == 3  # contour, curves (loss and distance), inspector; 3-D is opt-in
+    curves = next(c for c in chart_specs(at) if "xaxis2" in c["layout"])
+    # One figure, two panels: loss above L* and distance to the nearest minimum, a line per racer in each.
+    assert [t.get("xaxis", "x") for t in curves["data"]].count("x2") == 4
+    assert sum(bool(t.get("showlegend", True)) for t in curves["data"]) == 4  # one legend entry per racer
+    adam_loss = next(t for t in curves["data"] if t["name"] == "Adam" and t.get("xaxis", "x") == "x")
+    y = arr(adam_loss["y"])
+    assert y[0] == pytest.approx(12.5, rel=1e-5)  # f(-1.5, 2) - 0 on Rosenbrock
+    assert np.nanmin(y) < 1.25  # and Adam gets at least ten times lower
+    # The fill is one PNG drawn by the server over the axes' exact ranges, no go.Contour to
+    # recompute in the browser; the click grid shows f on hover.
+    (image,) = spec["layout"]["images"]
+    assert image["source"].startswith("data:image/png;base64,") and image["layer"] == "below"
+    assert not any(t["type"] == "contour" for t in spec["data"])
+    assert spec["layout"]["xaxis"]["range"] == [-2.0, 2.0] and spec["layout"]["yaxis"]["range"] == [-1.0, 3.0]
+    assert image["x"] < -2.0 < 2.0 < image["x"] + image["sizex"]
+    grid = next(t for t in spec["data"] if t.get("name") == "click-grid")
+    assert len(arr(grid["customdata"])) == len(arr(grid["x"])) and "f=" in grid["hovertemplate"]
 
 
 def test_changing_a_learning_rate_changes_the_path():

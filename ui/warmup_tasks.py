@@ -4,7 +4,7 @@ from __future__ import annotations
 import optimizers
 import surfaces
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
-from ui.surface_view import critical_of, grid_of
+from ui.surface_view import ZOOM_GRID, critical_of, grid_of
 from ui.warmup import task
 
 
@@ -12,7 +12,8 @@ from ui.warmup import task
 def playground() -> None:
     s = surfaces.get(PLAYGROUND_SURFACE)
     grid_of(s)
-    grid_of(s, 61)
+    grid_of(s, 61)  # the 3-D view
+    surfaces.evaluate_grid(s, s.domain, ZOOM_GRID)  # the step inspector's zoom (compiles its shape)
     critical_of(s)
     # The default race first, then the rest of the registry (a teacher adds them in class).
     for key in PLAYGROUND_RACE + [k for k in optimizers.names() if k not in PLAYGROUND_RACE]:
@@ -24,7 +25,8 @@ def curvature() -> None:
     s = surfaces.get("himmelblau")
     grid_of(s)
     critical_of(s)
-    surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), 61)  # zoomed windows
+    surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), 61)  # the model's window
+    surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), ZOOM_GRID)  # the stability zoom
     optimizers.trace(s, "gd", (3.0, 2.0), 100, learning_rate=0.01)
 
 
