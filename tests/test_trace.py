@@ -539,3 +539,26 @@ def test_gd_threshold_is_2_over_lambda_max(l1, l2, angle, phi, c_low, mix, c_hig
     t = optimizers.trace(f, "gd", tuple(start), n, learning_rate=eta, bound=bound)
     assert t.diverged_at is not None and abs(t.diverged_at - expected) <= 1
     assert np.all(np.isfinite(t.points[: t.diverged_at])) and np.all(np.isnan(t.points[t.diverged_at :]))
+
+
+def _voluntary_switches() -> int:
+    with open("/proc/thread-self/status") as f:
+        return int(f.read().split("voluntary_ctxt_switches:")[1].split()[0])
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/thread-self/status"), reason="Linux only")
+@pytest.mark.parametrize("with_stats", [False, True])
+@pytest.mark.parametrize("name", optimizers.names())
+def test_a_trace_runs_on_the_calling_thread(name: str, with_stats: bool) -> None:
+    """A trace is a few dozen microseconds of work: it must not be handed to XLA's thread
+    pool while the caller sleeps until it is done (each hand-off was measured at 40-60 us,
+    more than the run). A caller that waits blocks on a futex: a voluntary context switch."""
+    import ui.runtime  # noqa: F401  (the app's process set-up: async dispatch off)
+    run = lambda: optimizers.trace(ROSEN, name, START, 1000, with_stats=with_stats, learning_rate=1e-3)
+    for _ in range(20):
+        run()
+    calls, before = 200, _voluntary_switches()
+    for _ in range(calls):
+        run()
+    waits = _voluntary_switches() - before
+    assert waits < calls // 5, f"{waits} waits in {calls} calls"
