@@ -1,9 +1,13 @@
 """Descent Lab: the home page."""
 from __future__ import annotations
 
-import streamlit as st
+from ui.preload import plotly_early
 
-from ui import frame
+plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
+
+import streamlit as st  # noqa: E402
+
+from ui import frame  # noqa: E402
 
 frame.page("Home", "📉")
 

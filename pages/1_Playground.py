@@ -1,13 +1,17 @@
 """Optimizer Playground: several optimizers race on one surface; every step explainable."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import streamlit as st
+from ui.preload import plotly_early
 
-import optimizers
-from charts.style import color_of
-from charts.surface import (
+plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import optimizers  # noqa: E402
+from charts.style import color_of  # noqa: E402
+from charts.surface import (  # noqa: E402
     CLICK_GRID_SIZE,
     Arrow,
     Panel,
@@ -17,10 +21,10 @@ from charts.surface import (
     curves_figure,
     surface3d_figure,
 )
-from optimizers.export import traces_csv
-from ui import frame, urlstate
-from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
-from ui.controls import (
+from optimizers.export import traces_csv  # noqa: E402
+from ui import frame, urlstate  # noqa: E402
+from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE  # noqa: E402
+from ui.controls import (  # noqa: E402
     optimizer_controls,
     optimizer_fields,
     schedule_controls,
@@ -30,8 +34,8 @@ from ui.controls import (
     follow_start,
     surface_or_stop,
 )
-from ui.formulas import filled_update
-from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, consume_click, grid_of, landmarks_of, lowest_value, minima_of
+from ui.formulas import filled_update  # noqa: E402
+from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, consume_click, grid_of, landmarks_of, lowest_value, minima_of  # noqa: E402
 
 MAX_STEPS = optimizers.MAX_STEPS
 

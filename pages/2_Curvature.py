@@ -2,14 +2,18 @@
 the step size of gradient descent."""
 from __future__ import annotations
 
-import math
+from ui.preload import plotly_early
 
-import numpy as np
-import pandas as pd
-import streamlit as st
+plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
 
-import optimizers
-from charts.curvature import (
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import optimizers  # noqa: E402
+from charts.curvature import (  # noqa: E402
     DIRECTION_COLORS,
     ModelOverlay,
     curvature_figure,
@@ -22,13 +26,13 @@ from charts.curvature import (
     slices_figure,
     stability_figure,
 )
-from charts.surface import Mark, Path
-from surfaces import stability
-from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE, classify_eigenvalues, jet
-from ui import frame, urlstate
-from ui.controls import surface_fields, surface_or_stop
-from ui.formulas import num, vec
-from ui.surface_view import ZOOM_GRID, consume_click, critical_of, grid_of
+from charts.surface import Mark, Path  # noqa: E402
+from surfaces import stability  # noqa: E402
+from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE, classify_eigenvalues, jet  # noqa: E402
+from ui import frame, urlstate  # noqa: E402
+from ui.controls import surface_fields, surface_or_stop  # noqa: E402
+from ui.formulas import num, vec  # noqa: E402
+from ui.surface_view import ZOOM_GRID, consume_click, critical_of, grid_of  # noqa: E402
 
 CHART_KEY = "curvature_contour"
 MULTIPLES = ("0.25", "0.5", "0.75", "0.9", "0.95", "0.99", "1.01", "1.05", "1.1", "1.25", "1.5", "2")

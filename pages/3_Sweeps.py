@@ -2,17 +2,21 @@
 race in which every optimizer runs at its own best learning rate."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import streamlit as st
+from ui.preload import plotly_early
 
-import optimizers
-from charts.style import color_of
-from charts.surface import CLICK_GRID_SIZE, Path, contour_figure
-from charts.sweeps import RaceRow, SweepAxis, basin_figure, race_bars_figure, race_rates_figure, sweep_figure
-from optimizers import sweeps
-from ui import frame, urlstate
-from ui.controls import (
+plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import optimizers  # noqa: E402
+from charts.style import color_of  # noqa: E402
+from charts.surface import CLICK_GRID_SIZE, Path, contour_figure  # noqa: E402
+from charts.sweeps import RaceRow, SweepAxis, basin_figure, race_bars_figure, race_rates_figure, sweep_figure  # noqa: E402
+from optimizers import sweeps  # noqa: E402
+from ui import frame, urlstate  # noqa: E402
+from ui.controls import (  # noqa: E402
     log_grid,
     optimizer_controls,
     optimizer_fields,
@@ -20,7 +24,7 @@ from ui.controls import (
     follow_start,
     surface_or_stop,
 )
-from ui.surface_view import CONTOUR_KEY, clicked_point, consume_click, critical_of, grid_of, landmarks_of, lowest_value
+from ui.surface_view import CONTOUR_KEY, clicked_point, consume_click, critical_of, grid_of, landmarks_of, lowest_value  # noqa: E402
 
 MAX_STEPS = optimizers.MAX_STEPS
 NAMES = tuple(optimizers.names())

@@ -3,24 +3,28 @@ course's ideas (normalization, initialization, softmax and losses, regularizatio
 batch size, optimizers) as switches."""
 from __future__ import annotations
 
-import numpy as np
-import streamlit as st
+from ui.preload import plotly_early
 
-import optimizers
-from charts.classifier import (
+plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
+
+import numpy as np  # noqa: E402
+import streamlit as st  # noqa: E402
+
+import optimizers  # noqa: E402
+from charts.classifier import (  # noqa: E402
     curves_figure,
     decision_boundary_figure,
     gradcheck_figure,
     gradient_norms_figure,
     sharpness_figure,
 )
-from classifier import datasets
-from classifier import model as mlp
-from classifier.losses import LOSS_TITLES, LOSSES
-from classifier.train import MAX_EPOCHS, TrainConfig, TrainResult
-from ui import frame, urlstate
-from ui import training_cache as cache
-from ui.controls import (
+from classifier import datasets  # noqa: E402
+from classifier import model as mlp  # noqa: E402
+from classifier.losses import LOSS_TITLES, LOSSES  # noqa: E402
+from classifier.train import MAX_EPOCHS, TrainConfig, TrainResult  # noqa: E402
+from ui import frame, urlstate  # noqa: E402
+from ui import training_cache as cache  # noqa: E402
+from ui.controls import (  # noqa: E402
     _hyper_widget,
     _number,
     hyper_key,

@@ -56,8 +56,9 @@ def page(title: str, icon: str = "📉") -> None:
 
 def footer() -> None:
     """Call last on every page. Also starts the background warm-up (once per process)."""
-    from ui import warmup
+    from ui import preload, warmup
 
+    preload.finish()
     warmup.start()
     st.divider()
     st.caption(

@@ -1,0 +1,45 @@
+"""Start the browser's download of Plotly.js before a page does its heavy work.
+
+Streamlit loads its Plotly chart component (Plotly.js, some megabytes of script) only when
+the first chart arrives; in headless chromium on a 2-core machine that took ~3 s after the
+Playground's first run had finished, most of a cold start. A ten-pixel-high empty chart sent as the
+first element of a session's first run starts that download while the server imports JAX
+and compiles; the page's footer removes it again.
+
+Imports nothing but Streamlit, so pages call it before their own imports.
+"""
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+_SENT = "_plotly_preload_sent"
+_run = threading.local()  # each script run executes on its own thread
+
+# One invisible point: Plotly refuses a figure without traces, and one under 10 px high.
+_FIGURE = {
+    "data": [{"type": "scatter", "x": [0], "y": [0], "mode": "markers", "marker": {"opacity": 0},
+              "hoverinfo": "skip"}],
+    "layout": {"height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+               "xaxis": {"visible": False}, "yaxis": {"visible": False}},
+}
+
+
+def plotly_early() -> None:
+    """Send the placeholder chart, once per browser session (later runs find Plotly.js
+    loaded already)."""
+    if st.session_state.get(_SENT):
+        return
+    st.session_state[_SENT] = True
+    slot = st.empty()
+    slot.plotly_chart(_FIGURE, config={"staticPlot": True, "displayModeBar": False}, key="_plotly_preload")
+    _run.slot = slot
+
+
+def finish() -> None:
+    """Remove this run's placeholder, if it sent one."""
+    slot = getattr(_run, "slot", None)
+    if slot is not None:
+        slot.empty()
+        _run.slot = None
