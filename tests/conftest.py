@@ -16,7 +16,7 @@ os.environ.setdefault("DESCENT_LAB_CACHE", str(Path(tempfile.gettempdir()) / "de
 os.environ.setdefault("DESCENT_LAB_NO_WARMUP", "1")
 
 # Importing Streamlit's plotly_chart sets Plotly's default template to "streamlit". Done
-# before any test module imports charts.style (which sets "plotly_white"), as in a server;
+# before any test module imports charts.style (which sets our own default), as in a server;
 # otherwise the first page test to draw a chart switches the default for every figure built
 # after it, and a chart test's template check depended on the order the files ran in.
 import streamlit.elements.plotly_chart  # noqa: E402,F401

@@ -74,7 +74,7 @@ def test_curvature_figure_has_marks_by_kind_arrows_model_newton_and_point() -> N
     np.testing.assert_allclose(named(fig, "Newton steps")[0].x, [0.5, 0.0])
     assert named(fig, "θ′ (the point)")[0].x == (0.5,)
     assert fig.layout.yaxis.scaleanchor == "x"  # equal scales: orthogonal eigenvectors look orthogonal
-    assert fig.layout.template.layout.plot_bgcolor == "white"  # plotly_white, assigned cheaply
+    assert fig.layout.template.layout.plot_bgcolor == "white"  # our plotly_white-like template, assigned cheaply
 
 
 def test_curvature_figure_without_curvature_still_draws_the_map() -> None:
