@@ -1,18 +1,23 @@
 """Trajectories as a table: one row per (optimizer, step), every recorded column."""
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
-import pandas as pd
 
 from optimizers.trace import Trace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def traces_frame(traces: Sequence[Trace]) -> pd.DataFrame:
     """Long table: optimizer, step, x, y, loss, learning_rate, grad_x, grad_y, update_x,
     update_y and each statistic as <name>_x, <name>_y (empty where an optimizer has none).
     Steps after a divergence are NaN, as in the Trace."""
+    import pandas as pd  # here, not at the top: pandas costs ~0.3 s to import, and a page
+    # imports this module on its first run but builds a table only on a download click
+
     frames = []
     for t in traces:
         n = len(t.points)

@@ -6,7 +6,6 @@ from ui.preload import plotly_early
 plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import optimizers  # noqa: E402
@@ -34,7 +33,7 @@ from ui.controls import (  # noqa: E402
     follow_start,
     surface_or_stop,
 )
-from ui.formulas import filled_update  # noqa: E402
+from ui.formulas import filled_update, markdown_table  # noqa: E402
 from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, consume_click, grid_of, landmarks_of, lowest_value, minima_of  # noqa: E402
 
 MAX_STEPS = optimizers.MAX_STEPS
@@ -180,21 +179,23 @@ if t.last_valid >= 1:
                                       points=[(f"{spec.title} path", nearby, color_of(who))]),
                         width="stretch", config={"displaylogo": False}, key="inspector_chart")
     with cb:
-        rows = []
+        # One column per optimizer, one row per quantity: fits beside the arrows however
+        # many optimizers race. A statistic an optimizer does not keep is left blank.
+        columns = {}
         for key, tr in traces.items():
             if tr.last_valid < k:
-                rows.append({"optimizer": optimizers.REGISTRY[key].title, "θ_k": "diverged"})
+                columns[key] = {"θ_k": "diverged"}
                 continue
-            row = {"optimizer": optimizers.REGISTRY[key].title,
-                   "θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
-                   "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
-                   "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
-                   "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
+            columns[key] = {"θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
+                            "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
+                            "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
+                            "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
             for s, v in tr.stats.items():
-                row[optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
-            rows.append(row)
+                columns[key][optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
+        quantities = list(dict.fromkeys(q for col in columns.values() for q in col))
         st.markdown(f"**All optimizers at step {k}**")
-        st.dataframe(pd.DataFrame(rows).fillna(""), hide_index=True, width="stretch")
+        st.markdown(markdown_table([""] + [optimizers.REGISTRY[key].title for key in columns],
+                                   [[q] + [col.get(q, "") for col in columns.values()] for q in quantities]))
 
 # Built when clicked (a deferred callable), not on every rerun: it was most of a rerun's
 # memory and ~15 ms of its time.

@@ -84,6 +84,21 @@ def test_a_diverging_learning_rate_is_reported_and_the_others_keep_racing():
     assert not any(np.isnan(arr(gd["x"])))
 
 
+def test_the_step_table_shows_every_racer_and_who_has_diverged():
+    at = open_page(PAGE, {"gd.learning_rate": "0.01"})
+    at.run()
+    at.selectbox(key="inspect_opt").set_value("momentum").run()
+    at.slider(key="inspect_k").set_value(100).run()
+    assert not at.exception
+    (table,) = [m for m in texts(at, "markdown") if m.startswith("|")]
+    header, _, *rows = table.splitlines()
+    assert [c.strip() for c in header.strip("|").split("|")] == ["", "Gradient descent", "Momentum", "RMSProp", "Adam"]
+    cells = {r.split("|")[1].strip(): [c.strip() for c in r.strip("|").split("|")[1:]] for r in rows}
+    assert cells["θ_k"][0] == "diverged" and cells["θ_k"][1].startswith("(")  # GD blew up before step 100
+    t = at.session_state  # the numbers are the traces' own: Momentum's learning rate at step 100
+    assert cells["η_k"][1] == f"{float(t['momentum.learning_rate']):.3g}"
+
+
 def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
     at = open_page(PAGE, {"steps": "lots", "adam.learning_rate": "1e99", "surface": "nowhere", "hack": "<script>",
                           "opts": "gd,evil", "x0": "nan"})

@@ -49,3 +49,15 @@ def filled_update(trace: Trace, k: int) -> list[str]:
         rf" = {vec(trace.points[k])}"
     )
     return lines
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table. st.markdown draws it as a plain HTML table: lighter for the
+    browser to redraw on every rerun than a data grid, and it needs no pandas."""
+
+    def cell(text: str) -> str:
+        return str(text).replace("|", r"\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
