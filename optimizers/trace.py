@@ -84,8 +84,13 @@ def _fn_of(f: Any) -> Fn:
     return f.fn if hasattr(f, "fn") else f
 
 
+@functools.lru_cache(maxsize=None)
+def _names_of(spec: OptimizerSpec) -> frozenset[str]:
+    return frozenset(h.name for h in spec.hyperparams)
+
+
 def _check_names(spec: OptimizerSpec, hyper: dict[str, Any]) -> None:
-    unknown = set(hyper) - {h.name for h in spec.hyperparams}
+    unknown = hyper.keys() - _names_of(spec)
     if unknown:
         raise TypeError(f"{spec.key} has no hyperparameter {sorted(unknown)}")
 
@@ -96,15 +101,11 @@ def _hyper_vector(spec: OptimizerSpec, hyper: dict[str, Any]) -> list[float]:
 
 
 @functools.lru_cache(maxsize=64)
-def _lr_table(packed: tuple[float, float, float, float]) -> jax.Array:
+def _table(schedule: ScheduleConfig | None) -> jax.Array:
     """eta_t / eta_0 for t < MAX_STEPS, computed once per schedule and kept on the device.
     Every schedule is proportional to its initial value, so one table serves runs with
     different rates; evaluating the schedule inside the step loop was measured slower."""
-    return table_kernel(np.asarray(packed, np.float32), MAX_STEPS)
-
-
-def _table(schedule: ScheduleConfig | None) -> jax.Array:
-    return _lr_table((schedule or _CONSTANT).packed())
+    return table_kernel(np.asarray((schedule or _CONSTANT).packed(), np.float32), MAX_STEPS)
 
 
 def _optimizer_from(spec: OptimizerSpec, row, table: jax.Array):
@@ -169,13 +170,15 @@ def _single_runner(fn: Fn, name: str, with_stats: bool):
         def body(carry):
             i, p, g, state, buf, _ = carry
             # Keeps XLA from re-deriving hyperparameter math inside the step (measured
-            # 2-3x faster with traced hyperparameters). Tied to the step index i, or XLA
-            # hoists the barrier and the math behind it out of the loop, to the program's
-            # start. There those small kernels are independent of one another, and XLA's
-            # CPU runtime then hands some to its thread pool; the rest of the program
-            # followed them onto a pool thread and the caller waited for it: 40-60 us a
-            # call of a 1,000-step Adam run, against ~50 us for the run itself.
-            r, i = lax.optimization_barrier((row, i))
+            # 2-3x faster with traced hyperparameters). Tied to a value that changes every
+            # step (the gradient), or XLA hoists the barrier and the math behind it out of
+            # the loop, to the program's start. There those small kernels are independent
+            # of one another, and XLA's CPU runtime then hands some to its thread pool; the
+            # rest of the program followed them onto a pool thread and the caller waited
+            # for it: 40-60 us a call of a 1,000-step Adam run, against ~50 us for the run
+            # itself. (Tied to the step index instead, the loop kept an extra copy of it:
+            # two more kernels a step, ~7 us per 1,000 steps.)
+            r, g = lax.optimization_barrier((row, g))
             opt, schedule, hyper = _optimizer_from(spec, r, table)
             g = g + noise[i]
             updates, new_state = opt.update(g, state, p)
@@ -236,9 +239,12 @@ def trace(
         np.float32,
     )
     buf = np.asarray(_single_runner(_fn_of(f), optimizer, with_stats)(packed, _noise(noise, seed, n), _table(schedule)))[: n + 1]
-    # The loop stops at the first bad step and writes it as NaN (loss is NaN exactly there).
-    bad = np.flatnonzero(np.isnan(buf[1:, 2]))
-    t = Trace(optimizer, buf[:, :2], buf[:, 2], int(bad[0]) + 1 if bad.size else None, n)
+    # The loop stops at the first bad step and writes it as NaN (loss is NaN exactly there),
+    # so a finite last row means no divergence, and the search is needed only otherwise.
+    diverged_at = None
+    if n and np.isnan(buf[n, 2]):
+        diverged_at = int(np.flatnonzero(np.isnan(buf[1:, 2]))[0]) + 1
+    t = Trace(optimizer, buf[:, :2], buf[:, 2], diverged_at, n)
     if with_stats:
         t.gradients, t.updates, t.learning_rates = buf[:, 3:5], buf[:, 5:7], buf[:, 7]
         t.stats = {s: buf[:, 8 + 2 * j : 10 + 2 * j] for j, s in enumerate(spec.stats)}
