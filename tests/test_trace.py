@@ -562,3 +562,25 @@ def test_a_trace_runs_on_the_calling_thread(name: str, with_stats: bool) -> None
         run()
     waits = _voluntary_switches() - before
     assert waits < calls // 5, f"{waits} waits in {calls} calls"
+
+
+def test_a_large_batch_in_parts_equals_the_batch_run_whole(monkeypatch) -> None:
+    """Big batches run as equal parts on threads, the last part padded: same numbers."""
+    import importlib
+
+    trace_module = importlib.import_module("optimizers.trace")  # the module; optimizers.trace is the function
+
+    monkeypatch.setattr(trace_module, "_cores", lambda: 2)
+    rng = np.random.default_rng(3)
+    m = 2 * trace_module.MIN_PART + 3  # odd: the second part is padded
+    starts = rng.uniform([-2, -1], [2, 3], size=(m, 2))
+    lrs = 10 ** rng.uniform(-4, -2, size=m)  # GD on Rosenbrock: some converge, some diverge
+    parts = optimizers.trace_batch(ROSEN, "gd", starts, 300, learning_rate=lrs, tol=1e-2)
+    monkeypatch.setattr(trace_module, "MIN_PART", 10**9)  # now one piece
+    whole = optimizers.trace_batch(ROSEN, "gd", starts, 300, learning_rate=lrs, tol=1e-2)
+    assert parts.final_points.shape == (m, 2)
+    np.testing.assert_array_equal(parts.final_points, whole.final_points)
+    np.testing.assert_array_equal(parts.final_losses, whole.final_losses)
+    np.testing.assert_array_equal(parts.diverged_at, whole.diverged_at)
+    np.testing.assert_array_equal(parts.hit_at, whole.hit_at)
+    assert (parts.diverged_at >= 0).any() and (parts.hit_at >= 0).any()  # both outcomes occur
