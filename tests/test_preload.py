@@ -24,8 +24,12 @@ def test_sent_first_in_a_sessions_first_run_and_only_then() -> None:
     at.run()
     assert not at.exception
     assert _plotly_elements(at) == 1  # the placeholder, ahead of the page's own elements
+    first = [type(e).__name__ for e in at.main]
     at.run()
     assert _plotly_elements(at) == 0  # Plotly.js is loaded in this browser already
+    # The slot stays (empty), so the page's own elements keep their places: moved, each
+    # would be drawn anew in the browser.
+    assert [type(e).__name__ for e in at.main][1:] == first[1:] and at.main[1].value == "page"
 
 
 def test_the_footer_removes_it() -> None:

@@ -28,11 +28,12 @@ _FIGURE = {
 
 def plotly_early() -> None:
     """Send the placeholder chart, once per browser session (later runs find Plotly.js
-    loaded already)."""
+    loaded already). Every run holds the same empty slot for it, so that the page's own
+    elements keep their places: shifted by one, each would be drawn anew on the next run."""
+    slot = st.empty()
     if st.session_state.get(_SENT):
         return
     st.session_state[_SENT] = True
-    slot = st.empty()
     slot.plotly_chart(_FIGURE, config={"staticPlot": True, "displayModeBar": False}, key="_plotly_preload")
     _run.slot = slot
 
