@@ -1,10 +1,10 @@
 """Start the browser's download of Plotly.js before a page does its heavy work.
 
 Streamlit loads its Plotly chart component (Plotly.js, some megabytes of script) only when
-the first chart arrives; in headless chromium on a 2-core machine that took ~3 s after the
-Playground's first run had finished, most of a cold start. A ten-pixel-high empty chart sent as the
-first element of a session's first run starts that download while the server imports JAX
-and compiles; the page's footer removes it again.
+the first chart arrives; in headless chromium on a 2-core machine that took ~3 s after
+the Playground's first run had finished, most of a cold start. A 10 px high empty chart,
+sent as the first element of a session's first run, starts that download while the
+server imports JAX and compiles; the page's footer removes it again.
 
 Imports nothing but Streamlit, so pages call it before their own imports.
 """
