@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from charts.style import LANDMARK_MARKS, base_layout
-from charts.surface import Arrow, Mark, Path, contour_figure
+from charts.surface import Arrow, Fill, Mark, Path, contour_figure
 
 POSITIVE = "#00a651"  # lambda > 0: f curves up along v
 NEGATIVE = "#d62728"  # lambda < 0: f curves down along v
@@ -163,11 +163,12 @@ def curvature_figure(
     newton: np.ndarray | None = None,
     click_grid: int = 41,
     height: int = 620,
+    fill: Fill | None = None,
 ) -> go.Figure:
     """The surface's contour with its critical points (by kind), the point θ', the
     eigenvector arrows there, f and its quadratic model as contour lines at the same levels
     on a window around θ' (solid white: f; dashed black: the model) and Newton's path."""
-    fig = contour_figure(xs, ys, z, log=log, click_grid=click_grid, height=height)
+    fig = contour_figure(xs, ys, z, log=log, click_grid=click_grid, height=height, fill=fill)
     _add_marks(fig, marks)
     if model is not None:
         # No legend entries: a white line cannot be shown on the white legend; the page's caption says it.

@@ -90,19 +90,18 @@ def contour_figure(
     height: int = 560,
     title: str = "",
     colorbar: bool = True,
+    fill: Fill | None = None,
 ) -> go.Figure:
     """Contour of z over (xs, ys) with paths, landmarks, a start marker, an optional click
     grid (click_grid x click_grid invisible points) and an optional animation (a ball per
     path moving along it; frames carry only the balls). colorbar=False leaves the colour
-    bar out (a zoom shown beside the full map)."""
-    zmin = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
-    zc = shaped(z, log, zmin)
-    levels = contour_levels(zc)
+    bar out (a zoom shown beside the full map). fill: the grid's filled contour drawn
+    before (draw_fill with the same xs, ys, z and log), so that a view drawn on every rerun
+    over an unchanged grid does not draw and encode its image again."""
+    fill = fill or draw_fill(xs, ys, z, log)
     fig = AnimatedFigure() if animate else go.Figure()
-    # The fill is a PNG under the data, drawn here: as a go.Contour, Plotly.js recomputed it
-    # in the browser on every rerun (~150-200 ms headless).
-    fig.add_layout_image(contour_image(xs, ys, zc, levels=levels))
-    fig.add_trace(_colorbar_trace(xs, ys, levels, "log₁₀(1+f−f_min)" if log else "f", colorbar))
+    fig.add_layout_image(fill.image)
+    fig.add_trace(_colorbar_trace(xs, ys, fill.levels, "log₁₀(1+f−f_min)" if log else "f", colorbar))
     if click_grid:
         gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(xs[0], xs[-1], click_grid),
                                                  np.linspace(ys[0], ys[-1], click_grid)))
@@ -154,6 +153,24 @@ def contour_figure(
                      zeroline=False)
     fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title="y", showgrid=False, zeroline=False)
     return fig
+
+
+@dataclass(frozen=True, eq=False)
+class Fill:
+    """A grid's filled contour: the layout image under the data and its band edges."""
+
+    image: dict
+    levels: np.ndarray
+
+
+def draw_fill(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, log: bool = False) -> Fill:
+    """The filled contour as a PNG drawn here: as a go.Contour, Plotly.js recomputed it in
+    the browser on every rerun (~150-200 ms headless). Drawing and encoding a 361-point
+    grid takes ~4-7 ms, so pages keep it per surface (ui.surface_view.fill_of)."""
+    zmin = float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
+    zc = shaped(z, log, zmin)
+    levels = contour_levels(zc)
+    return Fill(contour_image(xs, ys, zc, levels=levels), levels)
 
 
 def contour_levels(zc: np.ndarray, ncontours: int = NCONTOURS) -> np.ndarray:

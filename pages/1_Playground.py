@@ -34,7 +34,16 @@ from ui.controls import (  # noqa: E402
     surface_or_stop,
 )
 from ui.formulas import filled_update, markdown_table  # noqa: E402
-from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, consume_click, grid_of, landmarks_of, lowest_value, minima_of  # noqa: E402
+from ui.surface_view import (  # noqa: E402
+    CONTOUR_KEY,
+    ZOOM_GRID,
+    consume_click,
+    fill_of,
+    grid_of,
+    landmarks_of,
+    lowest_value,
+    minima_of,
+)
 
 MAX_STEPS = optimizers.MAX_STEPS
 
@@ -116,7 +125,7 @@ with chart_col:
     tab_contour, tab_3d = st.tabs(["Contour", "3-D surface"])
     with tab_contour:
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
-                             start=start, click_grid=CLICK_GRID_SIZE, animate=True, height=600)
+                             start=start, click_grid=CLICK_GRID_SIZE, animate=True, height=600, fill=fill_of(surface))
         st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
                         config={"displaylogo": False})
     with tab_3d:

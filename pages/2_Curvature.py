@@ -32,7 +32,7 @@ from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE,
 from ui import frame, urlstate  # noqa: E402
 from ui.controls import surface_fields, surface_or_stop  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
-from ui.surface_view import ZOOM_GRID, consume_click, critical_of, grid_of  # noqa: E402
+from ui.surface_view import ZOOM_GRID, consume_click, critical_of, fill_of, grid_of  # noqa: E402
 
 CHART_KEY = "curvature_contour"
 MULTIPLES = ("0.25", "0.5", "0.75", "0.9", "0.95", "0.99", "1.01", "1.05", "1.1", "1.25", "1.5", "2")
@@ -206,9 +206,9 @@ with chart_col:
         model = ModelOverlay(wx, wy, wf, wq, model_levels(f0, wf, count=MODEL_LEVELS, reach=reach))
         arrows = eigen_arrows(point, lam, V, ARROW * span, zero)
         fig = curvature_figure(xs, ys, z, point=point, log=surface.log_levels, marks=marks, arrows=arrows, model=model,
-                               newton=newton.points)
+                               newton=newton.points, fill=fill_of(surface))
     else:
-        fig = curvature_figure(xs, ys, z, point=point, log=surface.log_levels, marks=marks)
+        fig = curvature_figure(xs, ys, z, point=point, log=surface.log_levels, marks=marks, fill=fill_of(surface))
     st.plotly_chart(fig, width="stretch", key=CHART_KEY, on_select="rerun", selection_mode="points",
                     config={"displaylogo": False})
     if finite:

@@ -24,7 +24,16 @@ from ui.controls import (  # noqa: E402
     follow_start,
     surface_or_stop,
 )
-from ui.surface_view import CONTOUR_KEY, clicked_point, consume_click, critical_of, grid_of, landmarks_of, lowest_value  # noqa: E402
+from ui.surface_view import (  # noqa: E402
+    CONTOUR_KEY,
+    clicked_point,
+    consume_click,
+    critical_of,
+    fill_of,
+    grid_of,
+    landmarks_of,
+    lowest_value,
+)
 
 MAX_STEPS = optimizers.MAX_STEPS
 NAMES = tuple(optimizers.names())
@@ -161,7 +170,7 @@ def path_contour(paths: list[Path], *, height: int = 520, title: str = "") -> No
     if title:  # above the chart: a Plotly title would sit under the contour's legend
         st.markdown(f"**{title}**")
     fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface), start=start,
-                         click_grid=CLICK_GRID_SIZE, height=height)
+                         click_grid=CLICK_GRID_SIZE, height=height, fill=fill_of(surface))
     st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
                     config={"displaylogo": False})
 

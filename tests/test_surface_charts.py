@@ -369,3 +369,28 @@ def test_animation_slider_has_few_steps_but_every_frame_plays() -> None:
     assert len(frames) == MAX_FRAMES and len(steps) <= SLIDER_STEPS
     assert set(steps) <= set(frames) and steps[0] == "0" and steps[-1] == "1000"
     assert fig["layout"]["hoverdistance"] >= 30  # a click anywhere reaches a click-grid point
+
+
+def test_a_fill_drawn_once_is_the_fill_the_figure_would_draw() -> None:
+    """Pages keep a surface's filled contour and pass it in on every rerun: the same image."""
+    from charts.surface import draw_fill
+
+    xs, ys, z = bowl(41, 41)
+    fill = draw_fill(xs, ys, z, log=True)
+    own = contour_figure(xs, ys, z, log=True).layout.images[0]
+    given = contour_figure(xs, ys, z, log=True, fill=fill)
+    assert given.layout.images[0].source == own.source == fill.image["source"]
+    surface = next(t for t in given.data if t.name == "surface")
+    assert surface.marker.cmin == pytest.approx((fill.levels[0] + fill.levels[1]) / 2)
+
+
+def test_pages_draw_a_surface_fill_once() -> None:
+    import surfaces
+    from ui.surface_view import fill_of, grid_of
+
+    s = surfaces.get("himmelblau")
+    assert fill_of(s) is fill_of(s)
+    xs, ys, z = grid_of(s)
+    from charts.surface import draw_fill
+
+    assert fill_of(s).image["source"] == draw_fill(xs, ys, z, s.log_levels).image["source"]

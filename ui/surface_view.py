@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 import surfaces
-from charts.surface import Mark
+from charts.surface import Fill, Mark, draw_fill
 from surfaces.base import Surface
 
 CONTOUR_KEY = "contour"
@@ -38,6 +38,13 @@ def grid_of(surface: Surface, n: int = SURFACE_GRID, domain=None) -> tuple[np.nd
         domain = tuple(tuple(float(v) for v in d) for d in domain)
         return surfaces.evaluate_grid(surface, domain, n)  # zoomed views change every rerun: no cache
     return _grid(surface, n, None)
+
+
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def fill_of(surface: Surface) -> Fill:
+    """The filled contour of grid_of(surface), drawn once per surface, not every rerun."""
+    xs, ys, z = grid_of(surface)
+    return draw_fill(xs, ys, z, surface.log_levels)
 
 
 @functools.lru_cache(maxsize=CACHE_ENTRIES)

@@ -4,14 +4,14 @@ from __future__ import annotations
 import optimizers
 import surfaces
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
-from ui.surface_view import ZOOM_GRID, critical_of, grid_of
+from ui.surface_view import ZOOM_GRID, critical_of, fill_of, grid_of
 from ui.warmup import task
 
 
 @task("playground")
 def playground() -> None:
     s = surfaces.get(PLAYGROUND_SURFACE)
-    grid_of(s)
+    fill_of(s)  # its grid and the contour image drawn from it
     grid_of(s, 61)  # the 3-D view
     surfaces.evaluate_grid(s, s.domain, ZOOM_GRID)  # the step inspector's zoom (compiles its shape)
     critical_of(s)
@@ -23,7 +23,7 @@ def playground() -> None:
 @task("curvature")
 def curvature() -> None:
     s = surfaces.get("himmelblau")
-    grid_of(s)
+    fill_of(s)
     critical_of(s)
     surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), 61)  # the model's window
     surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), ZOOM_GRID)  # the stability zoom
