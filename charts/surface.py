@@ -99,7 +99,7 @@ def contour_figure(
     before (draw_fill with the same xs, ys, z and log), so that a view drawn on every rerun
     over an unchanged grid does not draw and encode its image again."""
     fill = fill or draw_fill(xs, ys, z, log)
-    fig = AnimatedFigure() if animate else go.Figure()
+    fig = AnimatedFigure(_validate=False) if animate else go.Figure(_validate=False)
     fig.add_layout_image(fill.image)
     fig.add_trace(_colorbar_trace(xs, ys, fill.levels, "log₁₀(1+f−f_min)" if log else "f", colorbar))
     if click_grid:
@@ -336,7 +336,7 @@ def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int
     minimum), sharing one legend: clicking a name hides that path in every panel. One
     figure rather than one per panel: each Plotly figure costs the browser its own
     layout and redraw on every rerun."""
-    fig = go.Figure()
+    fig = go.Figure(_validate=False)
     n = max(len(panels), 1)
     gap = 0.08
     width = (1.0 - gap * (n - 1)) / n

@@ -190,3 +190,40 @@ def test_deep_link_first_on_a_fresh_server_shows_the_same_menu(browser, name, pa
         context.close()
     finally:
         s.stop()
+
+
+def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
+    """The race controls rerun only their fragment; a click on the contour (inside the
+    fragment) moves the start, a sidebar widget, through a whole-page rerun. AppTest
+    always reruns the whole script, so only a browser sees these two paths."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600})
+    page = context.new_page()
+    page.goto(server.url + "/Playground")
+    wait_done(page)
+    start_x = page.get_by_label("start x")
+    before = float(start_x.input_value())
+    # A learning rate (in the fragment): the URL records it, the sidebar keeps its values.
+    slider = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(300)
+    wait_done(page)
+    check_page(page, "Playground after a learning rate")
+    assert "gd.learning_rate=" in page.url, page.url
+    assert float(start_x.input_value()) == before
+    # A click on a point of the click grid far from the start.
+    grid = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").nth(1).locator("path.point")
+    assert grid.count() > 100
+    box = grid.nth(200).bounding_box()  # row 11, column 13 of 17: right of every default start
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x - 5, y - 5)
+    page.mouse.move(x, y)  # Plotly clicks the point it hovers
+    page.wait_for_timeout(300)
+    page.mouse.click(x, y)
+    page.wait_for_function(f"() => {{ const e = document.querySelector(\"[aria-label='start x']\"); "
+                           f"return e && parseFloat(e.value) !== {before}; }}", timeout=60_000)
+    wait_done(page)
+    check_page(page, "Playground after a click")
+    assert float(start_x.input_value()) > before
+    assert "x0=" in page.url, page.url
+    context.close()

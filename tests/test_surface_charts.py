@@ -394,3 +394,21 @@ def test_pages_draw_a_surface_fill_once() -> None:
     from charts.surface import draw_fill
 
     assert fill_of(s).image["source"] == draw_fill(xs, ys, z, s.log_levels).image["source"]
+
+
+def test_figures_built_unvalidated_pass_plotly_validation() -> None:
+    """The builders skip Plotly's per-property validation (it was most of a rerun's server
+    time); the result must still be a figure Plotly accepts, property by property."""
+    from charts.surface import Panel, curves_figure
+
+    xs, ys, z, paths, fig = racing_figure()
+    curves = curves_figure(paths, [Panel([p.losses for p in paths], "loss")])
+    zoom = arrows_figure(xs, ys, z, [Arrow((0.5, 0.3), (-0.1, -0.1), "#444444", "step")], center=(0.5, 0.3),
+                         radius=0.4, points=[("path", paths[0].points, "#ff0000")])
+    for f in (fig, curves, zoom):
+        spec = f.to_dict()
+        spec.pop("frames", None)  # kept raw on purpose (AnimatedFigure)
+        spec["layout"].pop("sliders", None)
+        go.Figure(spec)  # raises ValueError on any invalid property or value
+    with pytest.raises(ValueError):  # the check itself catches a misspelt property
+        go.Figure({"data": [], "layout": {"xaxis": {"rnage": [0, 1]}}})
