@@ -22,6 +22,7 @@ from charts.surface import (  # noqa: E402
 )
 from optimizers.export import traces_csv  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
+from ui.plots import plotly_chart  # noqa: E402
 from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE  # noqa: E402
 from ui.controls import (  # noqa: E402
     optimizer_controls,
@@ -135,13 +136,12 @@ def race_view(surface, race: list[str], schedule) -> None:
         # every DOM change, and Plotly's redraw of the contour made that ~80 ms of each rerun.
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
                              start=start, click_grid=CLICK_GRID_SIZE, animate=True, height=600, fill=fill_of(surface))
-        st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
-                        config={"displaylogo": False})
+        plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points")
         # Opt-in: a WebGL scene is the slowest thing on the page to draw, on every rerun.
         if st.toggle("Also draw the 3-D surface", key="show3d", help="Redrawn on every change while on."):
             xs3, ys3, z3 = grid_of(surface, 61)
-            st.plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
-                            width="stretch", config={"displaylogo": False})
+            plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
+                            width="stretch")
 
     minima = minima_of(surface)
     l_star = lowest_value(surface)
@@ -150,7 +150,7 @@ def race_view(surface, race: list[str], schedule) -> None:
     if minima.size:
         dist = [np.min(np.linalg.norm(t.points[:, None, :] - minima[None, :, :], axis=2), axis=1) for t in traces.values()]
         panels.append(Panel(dist, "distance", "Distance to the nearest minimum"))
-    st.plotly_chart(curves_figure(paths, panels), width="stretch", config={"displaylogo": False}, key="curves_chart")
+    plotly_chart(curves_figure(paths, panels), width="stretch", key="curves_chart")
     if not minima.size:
         st.caption("This surface has no minimum inside its domain, so there is no distance to show.")
 
@@ -190,7 +190,7 @@ def race_view(surface, race: list[str], schedule) -> None:
             local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
             lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
             nearby = t.points[max(0, k - 6): k + 6]
-            st.plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
+            plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
                                           points=[(f"{spec.title} path", nearby, color_of(who))]),
                             width="stretch", config={"staticPlot": True}, key="inspector_chart")
         with cb:

@@ -30,6 +30,7 @@ from charts.surface import Mark, Path  # noqa: E402
 from surfaces import stability  # noqa: E402
 from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE, classify_eigenvalues, jet  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
+from ui.plots import plotly_chart  # noqa: E402
 from ui.controls import surface_fields, surface_or_stop  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.surface_view import ZOOM_GRID, consume_click, critical_of, fill_of, grid_of  # noqa: E402
@@ -209,8 +210,7 @@ with chart_col:
                                newton=newton.points, fill=fill_of(surface))
     else:
         fig = curvature_figure(xs, ys, z, point=point, log=surface.log_levels, marks=marks, fill=fill_of(surface))
-    st.plotly_chart(fig, width="stretch", key=CHART_KEY, on_select="rerun", selection_mode="points",
-                    config={"displaylogo": False})
+    plotly_chart(fig, width="stretch", key=CHART_KEY, on_select="rerun", selection_mode="points")
     if finite:
         st.caption(f"Arrows: the eigenvectors v₁, v₂ of H at θ′, green where λ > 0 (f curves up), red where "
                    f"λ < 0 (curves down), dotted purple where λ ≈ 0; half-length ∝ |λ|, the longer one "
@@ -250,7 +250,7 @@ if finite:
         q_sl.append(f0 + ts * float(g @ v) + 0.5 * lam[i] * ts**2)
         titles.append(f"along v{SUB[i]}: {lam_text(i)}")
         colors.append(eigen_color(float(lam[i]), bool(zero[i])))
-    st.plotly_chart(slices_figure(ts, f_sl, q_sl, titles, colors), width="stretch", config={"displaylogo": False})
+    plotly_chart(slices_figure(ts, f_sl, q_sl, titles, colors), width="stretch")
     st.caption("f(θ′ + t vᵢ) against the model L(θ′) + t gᵀvᵢ + ½λᵢt²: they agree near t = 0 and part where "
                "the third and higher derivatives take over.")
 
@@ -347,17 +347,17 @@ else:
             direction_arrows = eigen_arrows(p_star, lam_s, V_s, 0.6 * zoom, zero_s)
             for a, c in zip(direction_arrows, DIRECTION_COLORS):
                 a.color = c
-            st.plotly_chart(stability_figure(lx, ly, lz, p_star=tuple(p_star), paths=paths, start=tuple(start),
+            plotly_chart(stability_figure(lx, ly, lz, p_star=tuple(p_star), paths=paths, start=tuple(start),
                                              center=tuple(p_star), radius=zoom, log=surface.log_levels,
                                              arrows=direction_arrows),
-                            width="stretch", config={"displaylogo": False})
+                            width="stretch")
         with s2:
-            st.plotly_chart(factors_figure([f"{m}×" for m in multiples], np.array(factors), measured,
+            plotly_chart(factors_figure([f"{m}×" for m in multiples], np.array(factors), measured,
                                            ["|1−ηλ₁| along v₁", "|1−ηλ₂| along v₂"],
                                            list(DIRECTION_COLORS)),
-                            width="stretch", config={"displaylogo": False})
-        st.plotly_chart(ratios_figure([p.label for p in paths], ratio_lines, predicted, [p.color for p in paths]),
-                        width="stretch", config={"displaylogo": False})
+                            width="stretch")
+        plotly_chart(ratios_figure([p.label for p in paths], ratio_lines, predicted, [p.color for p in paths]),
+                        width="stretch")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.5g")
                                     for c in ("η", "|1−ηλ₁|", "|1−ηλ₂|", "max |1−ηλᵢ|")})

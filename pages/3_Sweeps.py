@@ -16,6 +16,7 @@ from charts.surface import CLICK_GRID_SIZE, Path, contour_figure  # noqa: E402
 from charts.sweeps import RaceRow, SweepAxis, basin_figure, race_bars_figure, race_rates_figure, sweep_figure  # noqa: E402
 from optimizers import sweeps  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
+from ui.plots import plotly_chart  # noqa: E402
 from ui.controls import (  # noqa: E402
     log_grid,
     optimizer_controls,
@@ -171,8 +172,7 @@ def path_contour(paths: list[Path], *, height: int = 520, title: str = "") -> No
         st.markdown(f"**{title}**")
     fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface), start=start,
                          click_grid=CLICK_GRID_SIZE, height=height, fill=fill_of(surface))
-    st.plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
-                    config={"displaylogo": False})
+    plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points")
 
 
 # ---------------------------------------------------------------------------------------
@@ -267,8 +267,7 @@ def sweep_section() -> None:
         fig = sweep_figure(lrs, axis, sw.final_losses, sw.diverged_at, sw.hit_at, mode=mode, l_star=l_star, tol=tol,
                            selected=selected, best=best_cell,
                            title=f"{title_of(opt)}: {runs:,} runs × {steps:,} steps")
-        st.plotly_chart(fig, width="stretch", key=SWEEP_KEY, on_select="rerun", selection_mode="points",
-                        config={"displaylogo": False})
+        plotly_chart(fig, width="stretch", key=SWEEP_KEY, on_select="rerun", selection_mode="points")
     with right:
         if settings is None:
             st.info("Every run diverged, so there is no path to show. Lower the learning rates.")
@@ -336,10 +335,10 @@ def basins_section() -> None:
                 maps[opt] = sweeps.basins(surface, opt, surface.domain, n, steps, minima, values, radius=radius,
                                           loss_tol=float(st.session_state["bs.ltol"]), **hyper)
             lr = hyper["learning_rate"]
-            st.plotly_chart(basin_figure(maps[opt].xs, maps[opt].ys, maps[opt].labels, minima,
+            plotly_chart(basin_figure(maps[opt].xs, maps[opt].ys, maps[opt].labels, minima,
                                          contour=contour_lines, log=surface.log_levels,
                                          title=f"{title_of(opt)}, η = {lr:g}, {steps:,} steps"),
-                            width="stretch", config={"displaylogo": False})
+                            width="stretch")
     rows = []
     for opt, m in maps.items():
         counts = m.counts(len(minima))
@@ -379,8 +378,10 @@ def race_section() -> None:
     rows = [RaceRow(k, title_of(k), color_of(k), r.learning_rates, r.hit_at, r.diverged_at, r.learning_rate, r.steps)
             for k, r in results.items()]
     c1, c2 = st.columns(2, gap="medium")
-    c1.plotly_chart(race_bars_figure(rows, num_steps=steps, tol=tol), width="stretch", config={"displaylogo": False})
-    c2.plotly_chart(race_rates_figure(rows, num_steps=steps, tol=tol), width="stretch", config={"displaylogo": False})
+    with c1:
+        plotly_chart(race_bars_figure(rows, num_steps=steps, tol=tol), width="stretch")
+    with c2:
+        plotly_chart(race_rates_figure(rows, num_steps=steps, tol=tol), width="stretch")
     table = []
     paths = []
     for k, r in results.items():

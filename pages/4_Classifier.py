@@ -23,6 +23,7 @@ from classifier import model as mlp  # noqa: E402
 from classifier.losses import LOSS_TITLES, LOSSES  # noqa: E402
 from classifier.train import MAX_EPOCHS, TrainConfig, TrainResult  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
+from ui.plots import plotly_chart  # noqa: E402
 from ui import training_cache as cache  # noqa: E402
 from ui.controls import (  # noqa: E402
     _hyper_widget,
@@ -352,7 +353,7 @@ with left:
     fig.update_layout(height=520)
     if data.badly_scaled:
         fig.update_xaxes(title_text="x₁ (× 100)")
-    st.plotly_chart(fig, width="stretch", config={"displaylogo": False})
+    plotly_chart(fig, width="stretch")
     shading = ("The shading is P(class 1) = softmax(z)₁; the black line is P = 0.5, the decision boundary."
                if n_classes == 2 else "Each point of the plane takes the colour of its most probable class, "
                "pale where that probability is near 1/K.")
@@ -369,7 +370,7 @@ with right:
         curves.update_yaxes(type="log", exponentformat="power", title_text="loss (log scale)", row=1, col=1)
     if len(shown.epoch) < 3 or any(len(r.epoch) < 3 for r in results.values()):
         curves.update_traces(mode="lines+markers")  # a run that diverged at once has one or two points
-    st.plotly_chart(curves, width="stretch", config={"displaylogo": False})
+    plotly_chart(curves, width="stretch")
     st.caption("Loss is the data loss alone (no L2 term) on the full sets, without dropout, after each epoch; "
                "epoch 0 is the untrained network. Test loss turning up while train loss falls is overfitting.")
 
@@ -380,7 +381,7 @@ with g1:
     positive = shown.grad_norms[shown.grad_norms > 0]
     if positive.size and np.log10(positive.max() / positive.min()) >= 1:
         norms.update_yaxes(dtick=1)  # one label per decade: the spread across layers is what matters
-    st.plotly_chart(norms, width="stretch", config={"displaylogo": False})
+    plotly_chart(norms, width="stretch")
     st.caption("‖∂L/∂(W, b)‖ of each layer on the full training set, after each epoch. Back-propagation multiplies "
                "by σ′(z) once per layer (sigmoid: σ′ ≤ ¼), so in a deep sigmoid network the first layers' "
                "gradients are orders of magnitude smaller: they barely learn.")
@@ -390,7 +391,7 @@ with g2:
     if S["c.sharp"]:
         sharp = sharpness_figure(results, title="Sharpness λ_max and the stability limit 2/η")
         sharp.update_yaxes(dtick=1)  # one label per decade
-        st.plotly_chart(sharp, width="stretch", config={"displaylogo": False})
+        plotly_chart(sharp, width="stretch")
         st.caption("Plain gradient descent on a quadratic is stable only while λ_max < 2/η: during training "
                    "λ_max often rises until it meets 2/η (the edge of stability). For momentum and adaptive "
                    "methods 2/η is only a reference line.")
@@ -408,9 +409,9 @@ if check is not None and not np.all(np.isfinite(check.rel_errors)):
 elif check is not None:
     c1, c2 = st.columns([1.2, 1], gap="medium")
     with c1:
-        st.plotly_chart(gradcheck_figure(check.layer_names, check.rel_errors, GRADCHECK_TOL,
+        plotly_chart(gradcheck_figure(check.layer_names, check.rel_errors, GRADCHECK_TOL,
                                          title="Relative error per layer"),
-                        width="stretch", config={"displaylogo": False})
+                        width="stretch")
     with c2:
         st.latex(r"g^{\text{num}}_i = \frac{J(\theta + \varepsilon e_i) - J(\theta - \varepsilon e_i)}{2\varepsilon},"
                  rf"\quad \varepsilon = 10^{{{round(np.log10(check.eps))}}}")

@@ -213,5 +213,6 @@ def test_figures_carry_arrows_model_and_newton() -> None:
     arrows = [a for a in main["layout"]["annotations"] if a.get("arrowside") == "end+start"]
     assert len(arrows) == 2
     newton = next(d for d in main["data"] if d.get("name") == "Newton steps")
-    assert math.isclose(arr(newton["x"])[-1], 0.086677504555396, abs_tol=1e-9)  # walked to the saddle
+    # walked to the saddle (charts carry 7 significant digits: float32 precision, more than drawn)
+    assert math.isclose(arr(newton["x"])[-1], 0.086677504555396, rel_tol=1e-6)
     assert "Newton reached a saddle" in texts(at.markdown)
