@@ -52,6 +52,10 @@ def plain(value: Any) -> Any:
             return numbers(a)
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if value and not isinstance(value[0], (dict, list, tuple, np.ndarray)):
+            # A list of numbers or strings (a frame's x, a colour scale stop): one pass,
+            # no call per item, which was most of the time for an animated figure.
+            return [v.item() if isinstance(v, np.generic) else v for v in value]
         return [plain(v) for v in value]
     if isinstance(value, np.ndarray):
         return numbers(value)
