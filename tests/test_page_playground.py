@@ -63,11 +63,21 @@ def test_changing_a_learning_rate_changes_the_path():
     at = open_page(PAGE)
     at.run()
     before = arr(path_trace(contour(at), "Adam")["x"])
+    # Adam's expander starts closed, and a closed expander draws no controls: open it.
+    assert not [s for s in at.select_slider if s.key == "adam.learning_rate"]
+    at.session_state["open.adam"] = True
+    at.run()
     at.select_slider(key="adam.learning_rate").set_value(0.2).run()
     assert not at.exception
     after = arr(path_trace(contour(at), "Adam")["x"])
     assert before.shape != after.shape or not np.allclose(before, after)
     assert at.query_params["adam.learning_rate"] == "0.2"
+    # Closed again, Adam keeps its learning rate (Streamlit drops an undrawn widget's state).
+    at.session_state["open.adam"] = False
+    at.run()
+    at.run()
+    assert at.query_params["adam.learning_rate"] == "0.2"
+    np.testing.assert_array_equal(arr(path_trace(contour(at), "Adam")["x"]), after)
 
 
 def test_a_diverging_learning_rate_is_reported_and_the_others_keep_racing():

@@ -166,13 +166,22 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
     """An expander with the optimizer's update rule and its own hyperparameters (except
     ``skip``, which the caller sets some other way); returns the values shown."""
     spec = optimizers.REGISTRY[opt]
-    with st.expander(title or spec.title, expanded=expanded):
-        st.latex(spec.latex)
-        for h in spec.hyperparams:
-            if h.name not in skip:
-                _hyper_widget(opt, h)
-        if note:
-            st.caption(note)
+    for h in spec.hyperparams:
+        # A closed expander draws no widgets, and Streamlit drops the state of a widget a
+        # run does not draw; written back before the widgets, the values survive.
+        key = hyper_key(opt, h.name)
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    # Lazy: a closed expander's content is not built or sent. Ten sliders and four
+    # formulas were most of what the browser re-rendered on each Playground rerun.
+    with st.expander(title or spec.title, expanded=expanded, key=f"open.{opt}", on_change="rerun") as box:
+        if box.open:
+            st.latex(spec.latex)
+            for h in spec.hyperparams:
+                if h.name not in skip:
+                    _hyper_widget(opt, h)
+            if note:
+                st.caption(note)
     return {k: v for k, v in hyper_values(opt).items() if k not in skip}
 
 
