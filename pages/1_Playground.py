@@ -27,9 +27,8 @@ from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGR
 from ui.controls import (  # noqa: E402
     optimizer_controls,
     optimizer_fields,
-    schedule_controls,
+    schedule_expander,
     schedule_fields,
-    schedule_latex,
     surface_fields,
     follow_start,
     surface_or_stop,
@@ -86,9 +85,8 @@ with st.sidebar:
     st.number_input("Gradient noise σ", min_value=0.0, max_value=1e4, step=0.5, format="%g", key="noise",
                     help="Gaussian noise added to every gradient: a stand-in for mini-batch noise.")
     st.number_input("Noise seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
-    with st.expander("Learning-rate schedule", expanded=st.session_state.sched != "constant"):
-        schedule = schedule_controls()
-        st.latex(schedule_latex(schedule))
+    with schedule_expander() as (schedule, _):
+        pass
 
 frame.notices(notices)
 st.markdown(f"**{surface.title}** — {surface.lesson or 'your own surface.'}")

@@ -32,9 +32,8 @@ from ui.controls import (  # noqa: E402
     hyper_values,
     log_grid,
     optimizer_fields,
-    schedule_controls,
+    schedule_expander,
     schedule_fields,
-    schedule_latex,
 )
 
 NAMES = tuple(optimizers.names())
@@ -251,11 +250,10 @@ with top[1]:
     for k in race:
         learning_rate_slider(k, f"η · {title_of(k)}" if compare else "Learning rate η")
 with top[2]:
-    with st.expander("Learning-rate schedule", expanded=S["sched"] != "constant"):
-        schedule = schedule_controls()
-        st.latex(schedule_latex(schedule))
-        st.caption(f"t counts updates, not epochs: {steps_per_epoch:,} update{'s' if steps_per_epoch > 1 else ''} "
-                   "per epoch here.")
+    with schedule_expander() as (schedule, shown):
+        if shown:
+            st.caption(f"t counts updates, not epochs: {steps_per_epoch:,} "
+                       f"update{'s' if steps_per_epoch > 1 else ''} per epoch here.")
 if race:
     update_rules(race)
 hypers = {k: hyper_values(k) for k in race}

@@ -39,6 +39,39 @@ def _value_of(option: str):
         return option
 
 
+_NONE = object()
+
+
+def _known_keys() -> list:
+    import surfaces
+    from classifier import datasets
+    from classifier import model as mlp
+    from optimizers.schedules import SPECS as SCHEDULE_SPECS
+
+    return [*optimizers.REGISTRY, *surfaces.names(), *SCHEDULE_SPECS, *datasets.names(), *mlp.ACTIVATIONS,
+            *mlp.INITS]
+
+
+_KEYS = _known_keys()
+
+
+def _raw_option(w, option: str):
+    """The value behind a selectbox's formatted option. AppTest knows only the formatted
+    labels, and its select_index stores a label as the value, which breaks any widget with
+    a format_func; so invert the format_func over the likely values."""
+    candidates = [option, _value_of(option), *_KEYS]
+    owner = getattr(w.format_func, "__self__", None)
+    if isinstance(owner, dict):
+        candidates += list(owner)
+    for c in candidates:
+        try:
+            if str(w.format_func(c)) == option:
+                return c
+        except Exception:  # noqa: BLE001 (a candidate the format_func does not take)
+            continue
+    return _NONE
+
+
 def _number(data, lo, hi, integer: bool):
     lo = -1e6 if lo is None else lo
     hi = 1e6 if hi is None else hi
@@ -73,8 +106,11 @@ def act(at, data) -> str:
         v = _value_of(data.draw(st.sampled_from(w.options)))
         w.set_value(v)
     elif kind == "selectbox":
-        v = data.draw(st.integers(0, len(w.options) - 1))
-        w.select_index(v)
+        option = w.options[data.draw(st.integers(0, len(w.options) - 1))]
+        v = _raw_option(w, option)
+        if v is _NONE:
+            return f"skip selectbox {label!r}: no value formats as {option!r}"
+        w.set_value(v)
     elif kind == "multiselect":
         chosen = data.draw(st.lists(st.sampled_from(w.options), unique=True, max_size=len(w.options)))
         v = [_value_of(o) for o in chosen]

@@ -6,6 +6,7 @@ list (``*_fields``) puts the same keys in the URL.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -166,12 +167,8 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
     """An expander with the optimizer's update rule and its own hyperparameters (except
     ``skip``, which the caller sets some other way); returns the values shown."""
     spec = optimizers.REGISTRY[opt]
-    for h in spec.hyperparams:
-        # A closed expander draws no widgets, and Streamlit drops the state of a widget a
-        # run does not draw; written back before the widgets, the values survive.
-        key = hyper_key(opt, h.name)
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
+    # A closed expander draws no widgets; their values must survive it.
+    keep_state(hyper_key(opt, h.name) for h in spec.hyperparams)
     # Lazy: a closed expander's content is not built or sent. Ten sliders and four
     # formulas were most of what the browser re-rendered on each Playground rerun.
     with st.expander(title or spec.title, expanded=expanded, key=f"open.{opt}", on_change="rerun") as box:
@@ -200,6 +197,35 @@ def schedule_fields() -> list[Field]:
     return fields
 
 
+def keep_state(keys) -> None:
+    """Write each key's value back before its widget is drawn (if it is drawn at all): a
+    widget that a run does not draw loses its state, and this keeps it."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def current_schedule() -> ScheduleConfig:
+    """The schedule the session state describes (the controls need not be drawn)."""
+    kind = st.session_state.sched
+    params = tuple((p.name, float(st.session_state[f"sched.{kind}.{p.name}"])) for p in SCHEDULE_SPECS[kind].params)
+    return ScheduleConfig(kind, params, int(st.session_state.warmup))
+
+
+@contextmanager
+def schedule_expander():
+    """An expander with the schedule's controls and formula, built only while open (a
+    closed one sends nothing). Yields the schedule, and whether the expander is open (to
+    add more to it)."""
+    keep_state(f.key for f in schedule_fields())
+    with st.expander("Learning-rate schedule", expanded=st.session_state.sched != "constant", key="open.sched",
+                     on_change="rerun") as box:
+        schedule = schedule_controls() if box.open else current_schedule()
+        if box.open:
+            st.latex(schedule_latex(schedule))
+        yield schedule, box.open
+
+
 def schedule_controls() -> ScheduleConfig:
     kind = st.selectbox("Learning-rate schedule", list(SCHEDULE_SPECS), key="sched",
                         format_func=lambda k: SCHEDULE_SPECS[k].title)
@@ -208,8 +234,7 @@ def schedule_controls() -> ScheduleConfig:
         _number(f"sched.{kind}.{p.name}", p.name.replace("_", " "), p.low, p.high, p.log, help=p.help,
                 integer=p.kind == "int")
     st.number_input("Warm-up steps (0 = none)", min_value=0, max_value=optimizers.MAX_STEPS, step=10, key="warmup")
-    params = tuple((p.name, float(st.session_state[f"sched.{kind}.{p.name}"])) for p in spec.params)
-    return ScheduleConfig(kind, params, int(st.session_state.warmup))
+    return current_schedule()
 
 
 def schedule_latex(config: ScheduleConfig) -> str:
