@@ -153,62 +153,64 @@ def race_view(surface, race: list[str], schedule) -> None:
         st.caption("This surface has no minimum inside its domain, so there is no distance to show.")
 
     # ---------------------------------------------------------------------------------------
-    st.subheader("🔎 Step inspector")
-    ci1, ci2 = st.columns([1, 3])
-    with ci1:
-        who = st.selectbox("Optimizer", race, format_func=lambda k: optimizers.REGISTRY[k].title, key="inspect_opt")
-        t = traces[who]
-        last = max(1, t.last_valid)
-        if last > 1:
-            st.session_state.inspect_k = int(np.clip(st.session_state.get("inspect_k", 1), 1, last))
-            k = int(st.slider("Step k", min_value=1, max_value=last, key="inspect_k"))
-        else:
-            k = 1
-    with ci2:
-        if t.last_valid < 1:
-            st.info("This optimizer diverged on its first step; there is no step to inspect.")
-        else:
-            spec = optimizers.REGISTRY[who]
-            st.latex(spec.latex)
-            for line in filled_update(t, k):
-                st.latex(line)
+    with st.expander("🔎 **Step inspector**: the gradient, the update and the statistics of any step, "
+                     "with the update rule filled in", expanded=False, key="open.inspector", on_change="rerun") as box:
+        if box.open:
+            ci1, ci2 = st.columns([1, 3])
+            with ci1:
+                who = st.selectbox("Optimizer", race, format_func=lambda k: optimizers.REGISTRY[k].title, key="inspect_opt")
+                t = traces[who]
+                last = max(1, t.last_valid)
+                if last > 1:
+                    st.session_state.inspect_k = int(np.clip(st.session_state.get("inspect_k", 1), 1, last))
+                    k = int(st.slider("Step k", min_value=1, max_value=last, key="inspect_k"))
+                else:
+                    k = 1
+            with ci2:
+                if t.last_valid < 1:
+                    st.info("This optimizer diverged on its first step; there is no step to inspect.")
+                else:
+                    spec = optimizers.REGISTRY[who]
+                    st.latex(spec.latex)
+                    for line in filled_update(t, k):
+                        st.latex(line)
 
-    if t.last_valid >= 1:
-        ca, cb = st.columns([1, 1])
-        with ca:
-            here = t.points[k - 1]
-            lr_k = float(t.learning_rates[k])
-            arrows = [Arrow(tuple(here), tuple(-lr_k * t.gradients[k]), "#444444", "−η∇L (plain GD step)"),
-                      Arrow(tuple(here), tuple(t.updates[k]), color_of(who), "update taken Δθ")]
-            if "velocity" in t.stats and who == "momentum":
-                arrows.append(Arrow(tuple(here), tuple(t.stats["velocity"][k]), "#ff00aa", "velocity v"))
-            elif "velocity" in t.stats:
-                arrows.append(Arrow(tuple(here), tuple(-lr_k * t.stats["velocity"][k]), "#ff00aa", "−η·b (buffer)"))
-            radius = 2.5 * max(float(np.max(np.abs([a.vector for a in arrows]))), 1e-6)
-            local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
-            lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
-            nearby = t.points[max(0, k - 6): k + 6]
-            plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
-                                          points=[(f"{spec.title} path", nearby, color_of(who))]),
-                            width="stretch", config={"staticPlot": True}, key="inspector_chart")
-        with cb:
-            # One column per optimizer, one row per quantity: fits beside the arrows however
-            # many optimizers race. A statistic an optimizer does not keep is left blank.
-            columns = {}
-            for key, tr in traces.items():
-                if tr.last_valid < k:
-                    columns[key] = {"θ_k": "diverged"}
-                    continue
-                columns[key] = {"θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
-                                "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
-                                "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
-                                "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
-                for s, v in tr.stats.items():
-                    columns[key][optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
-            quantities = list(dict.fromkeys(q for col in columns.values() for q in col))
-            st.markdown(f"**All optimizers at step {k}**")
-            st.markdown(markdown_table([""] + [optimizers.REGISTRY[key].title for key in columns],
-                                       [[q] + [col.get(q, "") for col in columns.values()] for q in quantities]))
+            if t.last_valid >= 1:
+                ca, cb = st.columns([1, 1])
+                with ca:
+                    here = t.points[k - 1]
+                    lr_k = float(t.learning_rates[k])
+                    arrows = [Arrow(tuple(here), tuple(-lr_k * t.gradients[k]), "#444444", "−η∇L (plain GD step)"),
+                              Arrow(tuple(here), tuple(t.updates[k]), color_of(who), "update taken Δθ")]
+                    if "velocity" in t.stats and who == "momentum":
+                        arrows.append(Arrow(tuple(here), tuple(t.stats["velocity"][k]), "#ff00aa", "velocity v"))
+                    elif "velocity" in t.stats:
+                        arrows.append(Arrow(tuple(here), tuple(-lr_k * t.stats["velocity"][k]), "#ff00aa", "−η·b (buffer)"))
+                    radius = 2.5 * max(float(np.max(np.abs([a.vector for a in arrows]))), 1e-6)
+                    local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
+                    lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
+                    nearby = t.points[max(0, k - 6): k + 6]
+                    plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
+                                                  points=[(f"{spec.title} path", nearby, color_of(who))]),
+                                    width="stretch", config={"staticPlot": True}, key="inspector_chart")
+                with cb:
+                    # One column per optimizer, one row per quantity: fits beside the arrows however
+                    # many optimizers race. A statistic an optimizer does not keep is left blank.
+                    columns = {}
+                    for key, tr in traces.items():
+                        if tr.last_valid < k:
+                            columns[key] = {"θ_k": "diverged"}
+                            continue
+                        columns[key] = {"θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
+                                        "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
+                                        "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
+                                        "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
+                        for s, v in tr.stats.items():
+                            columns[key][optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
+                    quantities = list(dict.fromkeys(q for col in columns.values() for q in col))
+                    st.markdown(f"**All optimizers at step {k}**")
+                    st.markdown(markdown_table([""] + [optimizers.REGISTRY[key].title for key in columns],
+                                               [[q] + [col.get(q, "") for col in columns.values()] for q in quantities]))
 
     # Built when clicked (a deferred callable), not on every rerun: it was most of a rerun's
     # memory and ~15 ms of its time.

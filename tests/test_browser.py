@@ -226,4 +226,12 @@ def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     check_page(page, "Playground after a click")
     assert float(start_x.input_value()) > before
     assert "x0=" in page.url, page.url
+    # The step inspector opens on demand (a lazy expander): its arrows chart draws then.
+    charts = page.locator("[data-testid='stPlotlyChart']").count()
+    page.locator("[data-testid='stExpander'] summary", has_text="Step inspector").click()
+    page.wait_for_function(f"() => document.querySelectorAll(\"[data-testid='stPlotlyChart']\").length > {charts}",
+                           timeout=60_000)
+    wait_done(page)
+    check_page(page, "Playground with the step inspector open")
+    page.screenshot(path=str(SHOTS / "playground-inspector.png"), full_page=True)
     context.close()

@@ -39,7 +39,7 @@ def test_defaults_run_and_draw_every_racer(default_run):
     # Animation frames move only the balls: few traces per frame, at most a few hundred frames.
     assert 10 <= len(spec["frames"]) <= 300
     assert all(len(f["data"]) == 4 for f in spec["frames"])
-    assert len(chart_specs(at)) == 3  # contour, curves (loss and distance), inspector; 3-D is opt-in
+    assert len(chart_specs(at)) == 2  # contour, curves (loss and distance); inspector and 3-D are opt-in
     curves = next(c for c in chart_specs(at) if "xaxis2" in c["layout"])
     # One figure, two panels: loss above L* and distance to the nearest minimum, a line per racer in each.
     assert [t.get("xaxis", "x") for t in curves["data"]].count("x2") == 4
@@ -94,9 +94,17 @@ def test_a_diverging_learning_rate_is_reported_and_the_others_keep_racing():
     assert not any(np.isnan(arr(gd["x"])))
 
 
+def open_inspector(at):
+    assert not [s for s in at.selectbox if s.key == "inspect_opt"]  # closed: nothing built
+    at.session_state["open.inspector"] = True
+    at.run()
+    return at
+
+
 def test_the_step_table_shows_every_racer_and_who_has_diverged():
     at = open_page(PAGE, {"gd.learning_rate": "0.01"})
     at.run()
+    open_inspector(at)
     at.selectbox(key="inspect_opt").set_value("momentum").run()
     at.slider(key="inspect_k").set_value(100).run()
     assert not at.exception
@@ -154,10 +162,14 @@ def test_custom_surface_and_a_bad_expression():
     assert at.session_state["steps"] == 500  # nothing else lost
 
 
-def test_the_inspector_fills_the_update_with_numbers(default_run):
-    at = default_run
+def test_the_inspector_fills_the_update_with_numbers():
+    at = open_page(PAGE)
+    at.run()
+    assert r"\theta_{k}" not in " ".join(texts(at, "latex"))
+    open_inspector(at)
     latex = " ".join(texts(at, "latex"))
     assert r"\theta_{k}" in latex and "pmatrix" in latex
+    assert len(chart_specs(at)) == 3  # and its arrows chart
 
 
 def test_csv_holds_every_optimizer_and_step():
