@@ -98,12 +98,13 @@ if not race:
     urlstate.publish(FIELDS)
     st.stop()
 
+
 @st.fragment
 def race_view(surface, race: list[str], schedule) -> None:
     """Everything a race's own controls change. A fragment: moving one of its learning
-    rates reruns only this part, not the sidebar and the header, which halves what the
-    browser redraws. A click on the contour moves the start, a sidebar widget: that
-    needs the whole page."""
+    rates reruns only this part, so the sidebar and the header are neither sent nor drawn
+    again. A click on the contour moves the start, a sidebar widget: that needs the whole
+    page."""
     if click_pending():
         st.rerun(scope="app")
     chart_col, control_col = st.columns([3, 2], gap="medium")
