@@ -101,11 +101,6 @@ def _check_names(spec: OptimizerSpec, hyper: dict[str, Any]) -> None:
         raise TypeError(f"{spec.key} has no hyperparameter {sorted(unknown)}")
 
 
-def _hyper_vector(spec: OptimizerSpec, hyper: dict[str, Any]) -> list[float]:
-    _check_names(spec, hyper)
-    return [float(hyper.get(h.name, h.default)) for h in spec.hyperparams]
-
-
 @functools.lru_cache(maxsize=64)
 def _table(schedule: ScheduleConfig | None) -> jax.Array:
     """eta_t / eta_0 for t < MAX_STEPS, computed once per schedule and kept on the device.

@@ -93,18 +93,22 @@ def clicked_point(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:
     return None
 
 
+def _new_click(chart_key: str) -> tuple[float, float] | None:
+    point = clicked_point(chart_key)
+    return None if point == st.session_state.get(f"_{chart_key}_consumed") else point
+
+
 def click_pending(chart_key: str = CONTOUR_KEY) -> bool:
     """Whether the contour holds a click that consume_click has not yet applied."""
-    point = clicked_point(chart_key)
-    return point is not None and st.session_state.get(f"_{chart_key}_consumed") != point
+    return _new_click(chart_key) is not None
 
 
 def consume_click(keys: Sequence[str], chart_key: str = CONTOUR_KEY) -> bool:
     """Move the start (the session-state ``keys``) to a new click on the contour. Call
     before the start widgets are drawn, so their values can still change this run."""
-    if not click_pending(chart_key):
+    point = _new_click(chart_key)
+    if point is None:
         return False
-    point = clicked_point(chart_key)
     st.session_state[f"_{chart_key}_consumed"] = point
     st.session_state[keys[0]], st.session_state[keys[1]] = point
     return True
