@@ -584,3 +584,42 @@ def test_a_large_batch_in_parts_equals_the_batch_run_whole(monkeypatch) -> None:
     np.testing.assert_array_equal(parts.diverged_at, whole.diverged_at)
     np.testing.assert_array_equal(parts.hit_at, whole.hit_at)
     assert (parts.diverged_at >= 0).any() and (parts.hit_at >= 0).any()  # both outcomes occur
+
+
+def _trace_module():
+    import importlib
+
+    return importlib.import_module("optimizers.trace")  # the module; optimizers.trace is the function
+
+
+def test_the_loops_compile_with_region_analysis_on_this_xla() -> None:
+    """The pinned jaxlib knows the option, so the speed-up is in effect (an upgrade that
+    drops it fails here instead of silently slowing every trace)."""
+    module = _trace_module()
+    assert module._compiler_options() == module._REGION_ANALYSIS
+
+
+def test_an_unknown_compiler_option_falls_back_to_a_plain_compile(monkeypatch) -> None:
+    module = _trace_module()
+    monkeypatch.setattr(module, "_REGION_ANALYSIS", {"xla_cpu_no_such_option": True})
+    module._compiler_options.cache_clear()
+    try:
+        assert module._compiler_options() == {}
+    finally:
+        module._compiler_options.cache_clear()  # the next caller probes the real option again
+
+
+@pytest.mark.parametrize("name, lr", [("adam", 0.05), ("rmsprop", 0.01), ("momentum", 5e-3)])
+def test_region_analysis_changes_no_bit_of_a_trace(monkeypatch, name: str, lr: float) -> None:
+    """The option only changes which buffers XLA copies: every recorded number is the same
+    as from a plain compile, a diverging run (momentum at 5e-3) included."""
+    module = _trace_module()
+    run = lambda: optimizers.trace(ROSEN, name, START, 400, with_stats=True, noise=0.5, seed=2, learning_rate=lr)
+    fast = run()
+    monkeypatch.setattr(module, "_compiler_options", lambda: {})
+    monkeypatch.setattr(module, "_single_runner", module._single_runner.__wrapped__)  # uncached: a new compile
+    plain = run()
+    assert fast.diverged_at == plain.diverged_at == (5 if name == "momentum" else None)
+    for got, want in [(fast.points, plain.points), (fast.losses, plain.losses), (fast.gradients, plain.gradients),
+                      (fast.updates, plain.updates), *zip(fast.stats.values(), plain.stats.values())]:
+        np.testing.assert_array_equal(got, want)
