@@ -103,9 +103,9 @@ def _layout(optimizer: str) -> _Layout:
                    tuple(h.default for h in spec.hyperparams))
 
 
-def _check_names(spec: OptimizerSpec, hyper: dict[str, Any]) -> None:
-    if not _layout(spec.key).names.issuperset(hyper):
-        raise TypeError(f"{spec.key} has no hyperparameter {sorted(hyper.keys() - _layout(spec.key).names)}")
+def _check_names(layout: _Layout, hyper: dict[str, Any]) -> None:
+    if not layout.names.issuperset(hyper):
+        raise TypeError(f"{layout.spec.key} has no hyperparameter {sorted(hyper.keys() - layout.names)}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -256,13 +256,12 @@ def trace(
     """
     # Lean on purpose: this runs on every rerun for every racer, and the compiled loop
     # itself is only ~35 us (the Python around it was measured at 6 us, trimmed to 4).
-    spec, names, keys, defaults = _layout(optimizer)
-    if not names.issuperset(hyper):
-        _check_names(spec, hyper)
+    layout = _layout(optimizer)
+    _check_names(layout, hyper)
     n = _check_steps(num_steps)
-    packed = np.array((n, bound, start[0], start[1], *map(hyper.get, keys, defaults)), np.float32)
-    buf = np.asarray(_single_runner(getattr(f, "fn", f), optimizer, with_stats)(
-        packed, _noise(noise, seed, n) if noise > 0 else _quiet_noise(), _table(schedule)))[: n + 1]
+    packed = np.array((n, bound, start[0], start[1], *map(hyper.get, layout.keys, layout.defaults)), np.float32)
+    buf = np.asarray(_single_runner(_fn_of(f), optimizer, with_stats)(
+        packed, _noise(noise, seed, n), _table(schedule)))[: n + 1]
     # The loop stops at the first bad step and writes it as NaN (loss is NaN exactly there),
     # so a finite last row means no divergence, and the search is needed only otherwise.
     diverged_at = None
@@ -271,7 +270,7 @@ def trace(
     if not with_stats:
         return Trace(optimizer, buf[:, :2], buf[:, 2], diverged_at, n)
     return Trace(optimizer, buf[:, :2], buf[:, 2], diverged_at, n, buf[:, 3:5], buf[:, 5:7], buf[:, 7],
-                 {s: buf[:, 8 + 2 * j : 10 + 2 * j] for j, s in enumerate(spec.stats)})
+                 {s: buf[:, 8 + 2 * j : 10 + 2 * j] for j, s in enumerate(layout.spec.stats)})
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,7 +283,7 @@ def trace(
 
 
 def _columns(spec: OptimizerSpec, starts: np.ndarray, hyper: dict[str, Any]) -> tuple[list[np.ndarray], int]:
-    _check_names(spec, hyper)
+    _check_names(_layout(spec.key), hyper)
     columns = [starts[:, 0], starts[:, 1]] + [
         np.asarray(hyper.get(h.name, h.default), np.float32).ravel() for h in spec.hyperparams
     ]

@@ -140,7 +140,7 @@ def race_view(surface, race: list[str], schedule) -> None:
         if st.toggle("Also draw the 3-D surface", key="show3d", help="Redrawn on every change while on."):
             xs3, ys3, z3 = grid_of(surface, 61)
             plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
-                            width="stretch")
+                         width="stretch")
 
     minima = minima_of(surface)
     l_star = lowest_value(surface)
@@ -192,8 +192,8 @@ def race_view(surface, race: list[str], schedule) -> None:
                     lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
                     nearby = t.points[max(0, k - 6): k + 6]
                     plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
-                                                  points=[(f"{spec.title} path", nearby, color_of(who))]),
-                                    width="stretch", config={"staticPlot": True}, key="inspector_chart")
+                                               points=[(f"{spec.title} path", nearby, color_of(who))]),
+                                 width="stretch", config={"staticPlot": True}, key="inspector_chart")
                 with cb:
                     # One column per optimizer, one row per quantity: fits beside the arrows however
                     # many optimizers race. A statistic an optimizer does not keep is left blank.

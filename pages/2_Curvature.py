@@ -348,16 +348,16 @@ else:
             for a, c in zip(direction_arrows, DIRECTION_COLORS):
                 a.color = c
             plotly_chart(stability_figure(lx, ly, lz, p_star=tuple(p_star), paths=paths, start=tuple(start),
-                                             center=tuple(p_star), radius=zoom, log=surface.log_levels,
-                                             arrows=direction_arrows),
-                            width="stretch")
+                                          center=tuple(p_star), radius=zoom, log=surface.log_levels,
+                                          arrows=direction_arrows),
+                         width="stretch")
         with s2:
             plotly_chart(factors_figure([f"{m}×" for m in multiples], np.array(factors), measured,
-                                           ["|1−ηλ₁| along v₁", "|1−ηλ₂| along v₂"],
-                                           list(DIRECTION_COLORS)),
-                            width="stretch")
+                                        ["|1−ηλ₁| along v₁", "|1−ηλ₂| along v₂"],
+                                        list(DIRECTION_COLORS)),
+                         width="stretch")
         plotly_chart(ratios_figure([p.label for p in paths], ratio_lines, predicted, [p.color for p in paths]),
-                        width="stretch")
+                     width="stretch")
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.5g")
                                     for c in ("η", "|1−ηλ₁|", "|1−ηλ₂|", "max |1−ηλᵢ|")})

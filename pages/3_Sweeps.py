@@ -336,9 +336,9 @@ def basins_section() -> None:
                                           loss_tol=float(st.session_state["bs.ltol"]), **hyper)
             lr = hyper["learning_rate"]
             plotly_chart(basin_figure(maps[opt].xs, maps[opt].ys, maps[opt].labels, minima,
-                                         contour=contour_lines, log=surface.log_levels,
-                                         title=f"{title_of(opt)}, η = {lr:g}, {steps:,} steps"),
-                            width="stretch")
+                                      contour=contour_lines, log=surface.log_levels,
+                                      title=f"{title_of(opt)}, η = {lr:g}, {steps:,} steps"),
+                         width="stretch")
     rows = []
     for opt, m in maps.items():
         counts = m.counts(len(minima))

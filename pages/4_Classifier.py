@@ -408,8 +408,8 @@ elif check is not None:
     c1, c2 = st.columns([1.2, 1], gap="medium")
     with c1:
         plotly_chart(gradcheck_figure(check.layer_names, check.rel_errors, GRADCHECK_TOL,
-                                         title="Relative error per layer"),
-                        width="stretch")
+                                      title="Relative error per layer"),
+                     width="stretch")
     with c2:
         st.latex(r"g^{\text{num}}_i = \frac{J(\theta + \varepsilon e_i) - J(\theta - \varepsilon e_i)}{2\varepsilon},"
                  rf"\quad \varepsilon = 10^{{{round(np.log10(check.eps))}}}")
