@@ -31,6 +31,7 @@ from ui.controls import (  # noqa: E402
     schedule_fields,
     surface_fields,
     follow_start,
+    surface_heading,
     surface_or_stop,
 )
 from ui.formulas import filled_update, markdown_table  # noqa: E402
@@ -89,7 +90,7 @@ with st.sidebar:
         pass
 
 frame.notices(notices)
-st.markdown(f"**{surface.title}** — {surface.lesson or 'your own surface.'}")
+st.markdown(surface_heading(surface) + (f" — {surface.lesson}" if surface.lesson else ""))
 st.latex(surface.latex)
 
 race: list[str] = [k for k in st.session_state.opts if k in optimizers.REGISTRY]

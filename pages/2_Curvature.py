@@ -31,7 +31,7 @@ from surfaces import stability  # noqa: E402
 from surfaces.curvature import ATOL, DEGENERATE, MAXIMUM, MINIMUM, RTOL, SADDLE, classify_eigenvalues, jet  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
-from ui.controls import surface_fields, surface_or_stop  # noqa: E402
+from ui.controls import surface_fields, surface_heading, surface_or_stop  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.surface_view import ZOOM_GRID, consume_click, critical_of, fill_of, grid_of  # noqa: E402
 
@@ -101,7 +101,7 @@ with st.sidebar:
     st.number_input("Newton steps", min_value=1, max_value=30, step=1, key="newton")
 
 frame.notices(notices)
-st.markdown(f"**{surface.title}**")
+st.markdown(surface_heading(surface))
 st.latex(surface.latex)
 st.markdown("With θ = (x, y) and L = f, near a point θ′ the second-order Taylor model is")
 st.latex(r"L(\theta) \approx L(\theta') + (\theta-\theta')^\top g + \tfrac12(\theta-\theta')^\top H(\theta-\theta'),"

@@ -235,3 +235,29 @@ def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     check_page(page, "Playground with the step inspector open")
     page.screenshot(path=str(SHOTS / "playground-inspector.png"), full_page=True)
     context.close()
+
+
+def test_crafted_url_draws_no_link_image_or_heading(browser, server):
+    """The real Markdown renderer (react-markdown with Streamlit's directives, GitHub's
+    bare-URL links and LaTeX) on URL payloads: the page shows them as text. AppTest sees
+    only the Markdown source; this sees the DOM a student would."""
+    from urllib.parse import urlencode, urlparse
+
+    from tests.test_hostile_urls import KEY_PAYLOAD, OUTSIDE, PAYLOAD
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1600})
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    query = urlencode([("steps", PAYLOAD), ("opts", f"gd,{PAYLOAD}"), (KEY_PAYLOAD, "1"), ("x0", "1")])
+    page.goto(f"{server.url}/Playground?{query}")
+    wait_done(page)
+    check_page(page, "Playground with a crafted URL")
+    main = page.locator("[data-testid='stMain']")
+    assert main.locator(f"a[href*='{OUTSIDE}'], img[src*='{OUTSIDE}']").count() == 0
+    assert main.locator("[data-testid='stAlert'] h2, [data-testid='stAlert'] .katex").count() == 0
+    alerts = main.locator("[data-testid='stAlert']").all_inner_texts()
+    assert any("Session expired" in a for a in alerts), alerts  # shown, as plain text
+    assert not [u for u in requested if urlparse(u).hostname == OUTSIDE]  # no tracking image fetched
+    page.screenshot(path=str(SHOTS / "playground-crafted-url.png"), full_page=True)
+    context.close()

@@ -177,7 +177,8 @@ def test_bad_expression_shows_a_message() -> None:
 def test_junk_url_params_give_notices() -> None:
     at = run_page(surface="himmelblau", px="abc", newton="-3", mult="0.5,7", bogus="1")
     notes = texts(at.info)
-    assert "`px=abc` ignored" in notes and "`newton=-3` ignored" in notes and "`mult=0.5,7` ignored" in notes
+    assert "`px` = `abc` ignored (not a number)" in notes and "`mult` = `0.5,7` ignored" in notes
+    assert "`newton` = `-3` is below the smallest allowed value; using `1`" in notes
     assert "`bogus`" in notes
     assert verdict(at).startswith("**Saddle point.**")  # defaults used
 

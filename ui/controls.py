@@ -23,6 +23,8 @@ from ui.urlstate import Field
 CUSTOM = "custom"
 DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
 DOMAIN_LIMIT = 1e4
+SURFACE_ECHO_LIMIT = 120  # a typed formula in a page's heading
+ERROR_ECHO_LIMIT = 160  # an expression error quotes a part of the formula: show it whole
 
 
 def surface_title(key: str) -> str:
@@ -74,16 +76,27 @@ def surface_picker() -> tuple[Surface | None, str | None]:
     return surfaces.get(key, **values), None
 
 
+def surface_heading(surface: Surface) -> str:
+    """The surface's name as Markdown. A typed formula is the user's text (the parser's
+    canonical form of it, but '*' still makes italics): it is shown through ui.echo."""
+    from ui import echo
+
+    if surface.expression:
+        return f"**Your own f(x, y)** = {echo.code(surface.expression, SURFACE_ECHO_LIMIT)}"
+    return f"**{surface.title}**"
+
+
 def surface_or_stop(fields, notices: list[str]) -> Surface:
     """The sidebar's surface picker. On a bad expression: the message, the notices, the
     URL kept up to date, and the page stops here (nothing else the user set is lost)."""
-    from ui import frame, urlstate
+    from ui import echo, frame, urlstate
 
     with st.sidebar:
         surface, error = surface_picker()
     if surface is None:
         frame.notices(notices)
-        st.error(f"That expression cannot be used: {error}. Fix it in the sidebar; everything else is kept.")
+        st.error(f"That expression cannot be used: {echo.code(error, ERROR_ECHO_LIMIT)}. "
+                 "Fix it in the sidebar; everything else is kept.")
         urlstate.publish(fields)
         st.stop()
     return surface
