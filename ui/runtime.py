@@ -5,7 +5,10 @@ repository), so a restarted server loads compiled programs instead of compiling 
 """
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
+import threading
 from pathlib import Path
 
 import jax
@@ -20,6 +23,43 @@ def cache_dir() -> Path:
     return Path(base) / "jax"
 
 
+CACHE_MAX_BYTES = 200 * 1024 * 1024  # the persistent cache's size limit; JAX evicts the least recently used
+_log = logging.getLogger("descent_lab")
+
+
+def _writable(path: Path) -> bool:
+    """Whether files can be made in path. Checked once: JAX would otherwise warn on every
+    program it fails to write (74 warnings in three page loads of a read-only cache)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+        return True
+    except OSError:
+        return False
+
+
+def drop_unreadable_entries(path: Path) -> list[Path]:
+    """Delete cache entries that do not decompress. JAX skips writing a program whose key
+    already has a file, so a truncated or garbage entry would otherwise be read, refused
+    and compiled around on every start, forever. Returns what was deleted."""
+    from jax._src import compilation_cache  # JAX's own entry format (jax 0.10)
+
+    dropped = []
+    for entry in path.glob("*-cache"):
+        try:
+            body = compilation_cache.decompress_executable(entry.read_bytes())
+            if len(body) <= 8:  # the compile-time header alone
+                raise ValueError("empty entry")
+        except Exception:  # noqa: BLE001 (any failure to read it back means the entry is useless)
+            for stale in (entry, entry.with_name(entry.name[: -len("-cache")] + "-atime")):
+                stale.unlink(missing_ok=True)
+            dropped.append(entry)
+    if dropped:
+        _log.warning("Descent Lab: removed %d unreadable entries from the compilation cache %s", len(dropped), path)
+    return dropped
+
+
 def configure() -> None:
     global _DONE
     if _DONE:
@@ -29,15 +69,18 @@ def configure() -> None:
     # on the calling thread saves a hand-off to JAX's worker thread (measured: a
     # 1,000-step trace 91 -> 57 us). Process-wide, so set here, once, at start-up.
     jax.config.update("jax_cpu_enable_async_dispatch", False)
-    try:
-        path = cache_dir()
-        path.mkdir(parents=True, exist_ok=True)
-        jax.config.update("jax_compilation_cache_dir", str(path))
-        # Our programs are small; cache them all, however quick their compile was.
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    except OSError:
-        pass  # a read-only home: run without the persistent cache
+    path = cache_dir()
+    if not _writable(path):
+        _log.warning("Descent Lab: the compilation cache folder %s is not writable; running without it", path)
+        return
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    # Bounded: a server that runs for months must not fill its disk (JAX evicts by last use).
+    jax.config.update("jax_compilation_cache_max_size", CACHE_MAX_BYTES)
+    # Our programs are small; cache them all, however quick their compile was.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    threading.Thread(target=drop_unreadable_entries, args=(path,), name="descent-lab-cache-check",
+                     daemon=True).start()
 
 
 def reap_expired_sessions() -> int:
@@ -84,8 +127,6 @@ def _trim_forever(period_s: float) -> None:
 
 
 def start_trimmer(period_s: float = 20.0) -> None:
-    import threading
-
     global _TRIMMER
     if _TRIMMER is None:
         _TRIMMER = threading.Thread(target=_trim_forever, args=(period_s,), name="descent-lab-trim", daemon=True)
