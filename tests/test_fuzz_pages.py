@@ -6,7 +6,7 @@ example starts from a fresh session, applies a few random actions and reruns aft
 """
 from __future__ import annotations
 
-import math
+import functools
 import time
 
 import pytest
@@ -148,16 +148,66 @@ def test_random_widget_values_never_raise(path, data):
             assert "Traceback (most recent call last)" not in md.value, f"after {done}"
 
 
+@functools.lru_cache(maxsize=None)
+def declared_fields(path: str) -> tuple:
+    """The URL fields a page declares, as it hands them to urlstate.restore on a run (so
+    the test follows the pages and cannot drift from them)."""
+    from ui import urlstate
+
+    seen: list[tuple] = []
+    original = urlstate.restore
+
+    def spy(fields, *args, **kwargs):
+        seen.append(tuple(fields))
+        return original(fields, *args, **kwargs)
+
+    urlstate.restore = spy
+    try:
+        open_page(path, timeout=120).run()
+    finally:
+        urlstate.restore = original
+    assert seen, f"{path} declares no URL fields"
+    return seen[-1]
+
+
+JUNK = ["", "-1", "0", "1", "1e308", "-1e308", "nan", "inf", "-inf", "1e-320", "abc", "0x10", "1,2", "true",
+        "`x`", "[a](//e.x)", "5001", "999999999999999999999"]
+
+
+def url_values(field) -> st.SearchStrategy[str]:
+    """Text for one field: valid values, its bounds and just past them, and junk."""
+    options = [st.sampled_from(JUNK), st.text(max_size=12)]
+    if field.kind in ("float", "int") and field.low is not None and field.high is not None:
+        span = field.high - field.low
+        options.append(st.sampled_from([field.low, field.high, field.low - 1, field.high + 1, field.low + span / 2])
+                       .map(lambda v: f"{v:g}" if field.kind == "float" else str(int(v))))
+    if field.choices:
+        options.append(st.sampled_from(field.choices))
+        options.append(st.lists(st.sampled_from(field.choices), min_size=1, max_size=4).map(",".join))
+    if field.default is not None:
+        options.append(st.just(field.format(field.default)))
+    return st.one_of(options)
+
+
 @pytest.mark.parametrize("path", PAGES)
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(query=st.dictionaries(
-    st.sampled_from(["surface", "steps", "opts", "x0", "y0", "expr", "xmin", "px", "view", "sched", "noise",
-                     "adam.learning_rate", "gd.learning_rate", "seed", "junk", "dataset", "epochs", "layers"]),
-    st.one_of(st.text(max_size=20), st.sampled_from(["-1", "0", "1e308", "nan", "inf", "-inf", "1e-320",
-                                                     "rosenbrock", "custom", "gd,adam", "5000", "5001"])),
-    max_size=5))
-def test_random_query_parameters_never_raise(path, query):
-    at = open_page(path, {k: v for k, v in query.items() if "\x00" not in v and not math.isnan(len(v))}, timeout=120)
+@given(data=st.data())
+def test_urls_built_from_declared_keys_never_raise(path, data):
+    """Any subset of the page's own keys, each given once or twice (a repeated key), with
+    valid, boundary, out-of-range and junk values, half-given points included."""
+    from ui.urlstate import COORDINATE_PAIRS
+
+    fields = {f.key: f for f in declared_fields(path)}
+    keys = data.draw(st.lists(st.sampled_from(sorted(fields)), unique=True, max_size=6), label="keys")
+    half = [a for a, b in COORDINATE_PAIRS if a in fields]
+    if half and data.draw(st.booleans(), label="half-given point"):
+        keys.append(half[0])
+    query = {}
+    for key in keys:
+        values = data.draw(st.lists(url_values(fields[key]), min_size=1, max_size=2), label=key)
+        query[key] = values[0] if len(values) == 1 else values
+    query = {k: v for k, v in query.items() if "\x00" not in str(v)}
+    at = open_page(path, query, timeout=120)
     at.run()
     assert not at.exception, (query, [e.value for e in at.exception])
