@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from classifier import model as mlp
 from tests.conftest import arr, chart_specs, open_page, texts
 
 PAGE = "pages/4_Classifier.py"
@@ -140,9 +141,11 @@ def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
     at.run()
     assert not at.exception
     notes = " ".join(texts(at, "info"))
-    for key in ("c.epochs=lots", "c.layers=9", "c.data=nowhere", "c.opts", "adam.learning_rate", "hack"):
+    for key in ("`c.epochs` = `lots` ignored", "`c.layers` = `9` is above the largest allowed value",
+                "`c.data` = `nowhere` ignored", "`c.opts`", "`adam.learning_rate`", "`hack`"):
         assert key in notes
-    assert (at.session_state["c.epochs"], at.session_state["c.layers"], at.session_state["c.data"]) == (200, 2, "moons")
+    assert (at.session_state["c.epochs"], at.session_state["c.layers"], at.session_state["c.data"]) == (
+        200, mlp.MAX_HIDDEN_LAYERS, "moons")
     assert len(curve(curves(at), "adam", "train", "loss")) == 201
 
 
