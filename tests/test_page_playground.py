@@ -123,7 +123,8 @@ def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
     at.run()
     assert not at.exception
     notes = " ".join(texts(at, "info"))
-    assert "steps=lots" in notes and "adam.learning_rate" in notes and "hack" in notes and "surface=nowhere" in notes
+    assert "`steps` = `lots` ignored" in notes and "`surface` = `nowhere` ignored" in notes and "`hack`" in notes
+    assert "`adam.learning_rate` = `1e+99` is above the largest allowed value" in notes
     assert at.session_state["steps"] == 500
     assert at.session_state["surface"] == "rosenbrock"
 
