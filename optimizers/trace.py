@@ -31,6 +31,7 @@ from jax import lax
 from optimizers.base import learning_rate_at
 from optimizers.registry import REGISTRY, OptimizerSpec
 from optimizers.schedules import ScheduleConfig, table_kernel
+from surfaces.jitcache import uncached_for
 
 MAX_STEPS = 5000
 DEFAULT_BOUND = 1e6
@@ -221,7 +222,7 @@ def _single_runner(fn: Fn, name: str, with_stats: bool):
 
         return lax.while_loop(cond, body, init)[4]
 
-    return run
+    return uncached_for(fn, run)
 
 
 _CONSTANT = ScheduleConfig()
@@ -351,7 +352,7 @@ def _batch_final_runner(fn: Fn, name: str, mask: tuple[bool, ...]):
         *_, p, loss, diverged, hit = lax.fori_loop(0, num_steps, body, init)
         return jnp.stack([p[0], p[1], loss, diverged.astype(jnp.float32), hit.astype(jnp.float32)])
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)), compiler_options=_compiler_options())
+    return uncached_for(fn, jax.jit(jax.vmap(one, in_axes=(0, None, None, None)), compiler_options=_compiler_options()))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -373,7 +374,7 @@ def _batch_path_runner(fn: Fn, name: str, mask: tuple[bool, ...], num_steps: int
         p0, loss0 = init[0], init[4]
         return jnp.concatenate([jnp.stack([p0[0], p0[1], loss0])[None], rows]), diverged, hit
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None, None, None)), compiler_options=_compiler_options())
+    return uncached_for(fn, jax.jit(jax.vmap(one, in_axes=(0, None, None, None)), compiler_options=_compiler_options()))
 
 
 # A batch runs in parts on threads of its own, one part per core: XLA's CPU runtime splits

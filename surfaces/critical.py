@@ -37,6 +37,7 @@ import numpy as np
 
 from surfaces.base import Surface
 from surfaces.curvature import KINDS, Fn, as_fn, classify_eigenvalues, kernels
+from surfaces.jitcache import uncached_for
 
 SurfaceOrFn = Union[Surface, Fn]
 Domain = tuple[tuple[float, float], tuple[float, float]]
@@ -118,7 +119,7 @@ def _newton_kernel(fn: Fn) -> Callable[..., tuple[jax.Array, ...]]:
         zero = jnp.zeros((), seed.dtype)
         return jax.lax.fori_loop(0, iters, body, (seed, zero, zero, zero))
 
-    return jax.jit(jax.vmap(solve_one, in_axes=(0, None, None, None, None)))
+    return uncached_for(fn, jax.jit(jax.vmap(solve_one, in_axes=(0, None, None, None, None))))
 
 
 def _normalize_domain(domain: object) -> Domain:

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from surfaces.base import Surface
+from surfaces.jitcache import uncached_for
 
 Fn = Callable[[jax.Array], jax.Array]
 SurfaceOrFn = Union[Surface, Fn]
@@ -54,23 +55,27 @@ def as_point64(p: object) -> np.ndarray:
 class _Kernels(NamedTuple):
     value: Callable[[jax.Array], jax.Array]
     grad: Callable[[jax.Array], jax.Array]
-    hessian: Callable[[jax.Array], jax.Array]
     jet: Callable[[jax.Array], tuple[jax.Array, jax.Array, jax.Array]]  # (f, grad f, Hessian)
 
 
 @functools.lru_cache(maxsize=64)
 def kernels(fn: Fn) -> _Kernels:
-    """Jitted value / gradient / Hessian of fn, one set per fn object (bounded cache)."""
+    """Jitted value / gradient / jet of fn, one set per fn object (bounded cache); a user
+    formula's are kept out of the persistent compilation cache.
+
+    The Hessian has no program of its own: `hessian` reads it from the jet, which
+    critical_points compiles anyway. A separate Hessian program was a second compile of
+    the same code, 0.1-0.6 s of every new formula's cost (surfaces/cost.py).
+    """
 
     def jet(p: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
         value, grad = jax.value_and_grad(fn)(p)
         return value, grad, jax.hessian(fn)(p)
 
     return _Kernels(
-        value=jax.jit(fn),
-        grad=jax.jit(jax.grad(fn)),
-        hessian=jax.jit(jax.hessian(fn)),
-        jet=jax.jit(jet),
+        value=uncached_for(fn, jax.jit(fn)),
+        grad=uncached_for(fn, jax.jit(jax.grad(fn))),
+        jet=uncached_for(fn, jax.jit(jet)),
     )
 
 
@@ -94,10 +99,7 @@ def hessian(surface_or_fn: SurfaceOrFn, p: object) -> np.ndarray:
     Forward-over-reverse AD gives H up to rounding, so symmetrising only removes
     last-bit asymmetry; it makes the eigen-decomposition well defined.
     """
-    k = kernels(as_fn(surface_or_fn))
-    with jax.enable_x64(True):
-        h = np.asarray(k.hessian(as_point64(p)), dtype=np.float64)
-    return 0.5 * (h + h.T)
+    return jet(surface_or_fn, p)[2]
 
 
 def jet(surface_or_fn: SurfaceOrFn, p: object) -> tuple[float, np.ndarray, np.ndarray]:

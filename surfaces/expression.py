@@ -21,6 +21,12 @@ limit). Every sub-expression that does not involve x or y is evaluated once in P
 floats (math.pow, never integer '**'), and refused if it is not a finite number inside the
 float32 range (|v| <= 3.4e38): the app computes in float32, where 9^9^9, exp(100) or 1/0
 would otherwise turn the whole surface into inf/nan without a word.
+
+Those limits bound the text, not the work: x^y^x^y... in 195 characters passes them and
+then costs minutes of compiling. from_expression therefore also prices the formula's
+value, gradient and Hessian with surfaces/cost.py before anything is compiled and refuses
+it over the budget; parse_expression alone does not, since parsing is cheap. Programs
+compiled from user formulas are kept out of JAX's persistent cache (surfaces/jitcache.py).
 """
 from __future__ import annotations
 
@@ -40,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from surfaces.base import Point, Surface
+from surfaces.jitcache import mark_user_formula
 
 __all__ = [
     "Expr",
@@ -734,7 +741,8 @@ def compile_expression(tree: Expr) -> Callable[[jax.Array], jax.Array]:
             p = p.astype(jnp.float32)
         return jnp.asarray(_evaluate(tree, p[0], p[1], jnp), dtype=p.dtype)
 
-    return fn
+    # Programs compiled from user text stay out of JAX's persistent cache (surfaces/jitcache.py).
+    return mark_user_formula(fn)
 
 
 # ---------------------------------------------------------------------------------------
@@ -793,8 +801,12 @@ def _default_start(tree: Expr, domain: tuple[Point, Point]) -> Point:
     return (round(float(x0), 12), round(float(y0), 12))  # 2.1, not 2.0999999999999996
 
 
-def _build_surface(normalized: str, domain: tuple[Point, Point]) -> Surface:
-    tree = parse_expression(normalized)
+def _build_surface(tree: Expr, normalized: str, domain: tuple[Point, Point]) -> Surface:
+    # The tree is passed in rather than re-parsed from the canonical text: that text can be
+    # longer than what was typed ("x^2*3" prints as "x^2 * 3"), and past MAX_LENGTH.
+    from surfaces.cost import check_cost  # cost.py reads this module's trees: import late
+
+    check_cost(tree)  # before anything is compiled; ExpressionError if over the budget
     title = normalized if len(normalized) <= 60 else normalized[:57] + "..."
     return Surface(
         key="custom",
@@ -815,7 +827,8 @@ _cache_lock = threading.Lock()
 
 
 def from_expression(text: str, domain: Any = DEFAULT_DOMAIN) -> Surface:
-    """The Surface for a user's formula on a domain; ExpressionError if either is refused.
+    """The Surface for a user's formula on a domain; ExpressionError if either is refused,
+    or if compiling the formula's Hessian would cost more than surfaces/cost.py's budget.
 
     One object per (canonical formula, domain) while it stays in a bounded LRU cache of
     SURFACE_CACHE_SIZE entries, so jit caches keyed on fn are reused and a student typing
@@ -829,7 +842,7 @@ def from_expression(text: str, domain: Any = DEFAULT_DOMAIN) -> Surface:
     with _cache_lock:
         surface = _cache.get(key)
         if surface is None:
-            surface = _build_surface(*key)
+            surface = _build_surface(tree, *key)
             _cache[key] = surface
             while len(_cache) > SURFACE_CACHE_SIZE:
                 _cache.popitem(last=False)

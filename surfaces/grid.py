@@ -10,6 +10,7 @@ import numpy as np
 
 from surfaces.base import Surface
 from surfaces.curvature import Fn, SurfaceOrFn, as_fn
+from surfaces.jitcache import uncached_for
 
 
 @functools.lru_cache(maxsize=64)
@@ -25,7 +26,7 @@ def _grid_kernel(fn: Fn) -> Callable[[jax.Array, jax.Array], jax.Array]:
         return jnp.where(jnp.isfinite(z), z, jnp.nan)
 
     row = jax.vmap(at, in_axes=(0, None))  # varies x along a row
-    return jax.jit(jax.vmap(row, in_axes=(None, 0)))  # one row per y
+    return uncached_for(fn, jax.jit(jax.vmap(row, in_axes=(None, 0))))  # one row per y
 
 
 def evaluate_grid(

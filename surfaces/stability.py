@@ -29,6 +29,7 @@ import jax
 import numpy as np
 
 from surfaces.curvature import Fn, SurfaceOrFn, as_fn, as_point64, jet
+from surfaces.jitcache import uncached_for
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)
 
@@ -234,7 +235,8 @@ class _Batch(NamedTuple):
 @functools.lru_cache(maxsize=64)
 def _batch_kernels(fn: Fn) -> _Batch:
     """f and its Hessian, vmapped over points of shape (n, 2), jitted once per fn."""
-    return _Batch(values=jax.jit(jax.vmap(fn)), hessians=jax.jit(jax.vmap(jax.hessian(fn))))
+    return _Batch(values=uncached_for(fn, jax.jit(jax.vmap(fn))),
+                  hessians=uncached_for(fn, jax.jit(jax.vmap(jax.hessian(fn)))))
 
 
 def values_at(surface_or_fn: SurfaceOrFn, points: np.ndarray) -> np.ndarray:
