@@ -347,3 +347,32 @@ def race_rates_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, he
     fig.update_xaxes(title="learning rate η", type="log", exponentformat="power")
     fig.update_yaxes(title="steps", range=[0, num_steps * 1.05])
     return fig
+
+
+def race_table(rows: Sequence[RaceRow], final_gaps: Sequence[float | None], *, tol: float) -> "pd.DataFrame":
+    """The race as a table, one type per column (Arrow sends each column as one type: a
+    number column holding a "not reached" string could not be sent as is, and logged a
+    traceback). Steps to the tolerance are whole numbers, empty where the best run did not
+    get there, with a separate yes/no column; the other cells are formatted text. ``final_gaps``
+    is L − L* of each optimizer's best run (None if every rate diverged)."""
+    import pandas as pd
+
+    steps = f"steps to L − L* < {tol:g}"
+    records = []
+    for r, gap in zip(rows, final_gaps):
+        hit, div = np.asarray(r.hit_at), np.asarray(r.diverged_at) >= 0
+        n = hit.size
+        records.append({
+            "optimizer": r.title,
+            "best η": "—" if r.best_rate is None else f"{r.best_rate:.3g}",
+            "reached": r.best_steps is not None,
+            steps: r.best_steps,
+            "final L − L*": "—" if gap is None else f"{gap:.3g}",
+            "η that reach it": f"{int(np.sum((hit >= 0) & ~div))} of {n}",
+            "η that diverge": f"{int(np.sum(div))} of {n}",
+        })
+    table = pd.DataFrame(records, columns=["optimizer", "best η", "reached", steps, "final L − L*",
+                                           "η that reach it", "η that diverge"])
+    table[steps] = pd.array([r[steps] for r in records], dtype="Int64")
+    table["reached"] = table["reached"].astype(bool)
+    return table

@@ -2,8 +2,10 @@
 each optimizer's best learning rate.
 
 Every function here makes ONE ``trace_batch`` call (final-states mode, vmapped), so a
-64 x 64 sweep or a 200 x 200 basin map costs one compiled program run. Surfaces are not
-imported: a surface (or any f(p) -> scalar) comes in as ``f``, its minima as arrays.
+64 x 64 sweep or a 200 x 200 basin map costs one compiled program run; given ``chunk``,
+sweep and basins make equal calls of that many runs instead, so a server can report
+progress and stop between them (trace_in_chunks). Surfaces are not imported: a surface
+(or any f(p) -> scalar) comes in as ``f``, its minima as arrays.
 
 Conventions. A run *reaches* the tolerance at step k = the first k with L(theta_k) < tol
 (``hit_at``; -1 if never). It *diverged* at step k when theta_k or L(theta_k) stopped being
@@ -17,7 +19,7 @@ the nearest such minimum if several qualify; otherwise it has *not converged*.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -83,6 +85,47 @@ def sweepable(optimizer: str) -> list[HyperParam]:
 
 
 # ---------------------------------------------------------------------------------------
+# Runs in chunks: cancellable, with progress
+
+
+Progress = Callable[[int, int], None]
+
+
+def trace_in_chunks(f: Any, optimizer: str, starts: Any, num_steps: int, chunk: int, progress: Progress | None = None,
+                    **kwargs: Any) -> BatchTrace:
+    """``trace_batch`` over M runs as consecutive calls of ``chunk`` runs each, calling
+    ``progress(done, M)`` after each: a server can show progress and stop a run whose user
+    has left at the next chunk (one call of a 40,000-run map cannot be interrupted). The
+    last chunk is padded with copies of its last run, so every call has one shape and
+    reuses one compiled program. Starts and hyperparameters are a single value or M
+    values, as for trace_batch; keyword arguments go to trace_batch."""
+    hyper = {k: v for k, v in kwargs.items() if k not in ("schedule", "bound", "tol")}
+    options = {k: v for k, v in kwargs.items() if k in ("schedule", "bound", "tol")}
+    columns = {"starts": np.atleast_2d(np.asarray(starts, np.float32))}
+    columns.update({k: np.atleast_1d(np.asarray(v, np.float32)) for k, v in hyper.items()})
+    m = max(len(c) for c in columns.values())
+    size = max(1, min(int(chunk), m))
+
+    def piece(column: np.ndarray, i: int) -> np.ndarray:
+        if len(column) == 1:
+            return column[0] if column.ndim == 1 else column
+        part = column[i:i + size]
+        return np.concatenate([part, np.repeat(part[-1:], size - len(part), axis=0)]) if len(part) < size else part
+
+    parts = []
+    for i in range(0, m, size):
+        args = {k: piece(c, i) for k, c in columns.items()}
+        parts.append(trace_batch(f, optimizer, args.pop("starts"), num_steps, **options, **args))
+        if progress is not None:
+            progress(min(i + size, m), m)
+
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(b, name) for b in parts])[:m]
+
+    return BatchTrace(joined("final_points"), joined("final_losses"), joined("diverged_at"), joined("hit_at"))
+
+
+# ---------------------------------------------------------------------------------------
 # Hyperparameter sweep
 
 
@@ -124,10 +167,13 @@ def sweep(
     tol: float = -np.inf,
     schedule: ScheduleConfig | None = None,
     bound: float = DEFAULT_BOUND,
+    chunk: int | None = None,
+    progress: Progress | None = None,
     **fixed: Any,
 ) -> Sweep:
-    """Run every (learning rate, second value) pair from ``start`` in one trace_batch call.
-    ``fixed`` sets the optimizer's other hyperparameters (defaults otherwise)."""
+    """Run every (learning rate, second value) pair from ``start`` in one trace_batch call
+    (or, given ``chunk``, in calls of that many runs, reporting ``progress``; see
+    trace_in_chunks). ``fixed`` sets the optimizer's other hyperparameters (defaults otherwise)."""
     lrs = np.asarray(learning_rates, np.float64).ravel()
     check_side(lrs.size, MAX_SWEEP_SIDE, "number of learning rates")
     n = check_steps(num_steps)
@@ -144,7 +190,11 @@ def sweep(
     clash = {"learning_rate", second} & set(fixed)
     if clash:
         raise TypeError(f"{sorted(clash)} is swept; do not also fix it")
-    batch = trace_batch(f, optimizer, start, n, schedule=schedule, bound=bound, tol=tol, **hyper, **fixed)
+    if chunk is None:
+        batch = trace_batch(f, optimizer, start, n, schedule=schedule, bound=bound, tol=tol, **hyper, **fixed)
+    else:
+        batch = trace_in_chunks(f, optimizer, start, n, chunk, progress, schedule=schedule, bound=bound, tol=tol,
+                                **hyper, **fixed)
     shape = (vals.size, lrs.size)
     return Sweep(
         optimizer, lrs, second, vals, batch.final_points.reshape(shape + (2,)), batch.final_losses.reshape(shape),
@@ -289,12 +339,19 @@ def basins(
     loss_tol: float,
     schedule: ScheduleConfig | None = None,
     bound: float = DEFAULT_BOUND,
+    chunk: int | None = None,
+    progress: Progress | None = None,
     **hyper: Any,
 ) -> Basins:
     """Run the optimizer from every point of an n x n grid over ``domain`` (one
-    trace_batch call) and label each start by the minimum its run ends in."""
+    trace_batch call; or, given ``chunk``, calls of that many runs reporting ``progress``,
+    see trace_in_chunks) and label each start by the minimum its run ends in."""
     xs, ys, starts = start_grid(domain, n)
-    batch = trace_batch(f, optimizer, starts, check_steps(num_steps), schedule=schedule, bound=bound, **hyper)
+    if chunk is None:
+        batch = trace_batch(f, optimizer, starts, check_steps(num_steps), schedule=schedule, bound=bound, **hyper)
+    else:
+        batch = trace_in_chunks(f, optimizer, starts, check_steps(num_steps), chunk, progress, schedule=schedule,
+                                bound=bound, **hyper)
     labels = label_basins(batch.final_points, batch.final_losses, batch.diverged_at, minima, minima_values,
                           radius=radius, loss_tol=loss_tol)
     return Basins(optimizer, xs, ys, labels.reshape(ys.size, xs.size), batch, int(num_steps))

@@ -13,9 +13,17 @@ import streamlit as st  # noqa: E402
 import optimizers  # noqa: E402
 from charts.style import color_of  # noqa: E402
 from charts.surface import CLICK_GRID_SIZE, Path, contour_figure  # noqa: E402
-from charts.sweeps import RaceRow, SweepAxis, basin_figure, race_bars_figure, race_rates_figure, sweep_figure  # noqa: E402
-from optimizers import sweeps  # noqa: E402
-from ui import frame, urlstate  # noqa: E402
+from charts.sweeps import (  # noqa: E402
+    RaceRow,
+    SweepAxis,
+    basin_figure,
+    race_bars_figure,
+    race_rates_figure,
+    race_table,
+    sweep_figure,
+)
+from optimizers import budget, sweeps  # noqa: E402
+from ui import frame, jobs, urlstate  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
 from ui.controls import (  # noqa: E402
     log_grid,
@@ -23,6 +31,7 @@ from ui.controls import (  # noqa: E402
     optimizer_fields,
     surface_fields,
     follow_start,
+    surface_heading,
     surface_or_stop,
 )
 from ui.surface_view import (  # noqa: E402
@@ -44,6 +53,9 @@ VIEWS = {"sweep": "🗺️ Hyperparameter sweep", "basins": "🧲 Basins of attr
 MODES = {"loss": "final loss", "steps": "steps to tolerance"}
 SWEEP_KEY = "sweep_map"
 LR_LOW, LR_HIGH = 1e-6, 10.0
+# The least a section keeps when the work budget (optimizers/budget.py) shrinks its grid:
+# below these a map stops showing its structure, and fewer steps are cut instead.
+SWEEP_FLOOR, BASIN_FLOOR, RACE_FLOOR = 16, 50, 16
 # Plain-text symbols for chart labels (the registry's are LaTeX).
 SYMBOLS = {r"\lambda": "λ", r"\mu": "μ", r"\beta_1": "β₁", r"\beta_2": "β₂", r"\epsilon": "ε", r"\alpha": "α",
            "G_0": "G₀", r"\rho_{\min}": "ρ_min"}
@@ -131,6 +143,16 @@ def lr_range_controls(prefix: str) -> None:
     c3.slider("learning rates (log-spaced)", min_value=2, max_value=cap, key=f"{prefix}.nlr")
 
 
+def cut_warning(asked: str, got: str) -> None:
+    """One sentence: what the work budget cut, and why."""
+    st.warning(f"{asked} on this surface is more than one page run may compute on this shared server, so {got}. "
+               "A smaller grid, fewer steps or a simpler surface runs in full.", icon="⏱️")
+
+
+def steps_note(plan: budget.GridPlan) -> str:
+    return f", {plan.steps:,} steps each" if plan.cut_steps else ""
+
+
 st.title("🗺️ Sweeps and basins")
 
 surface = surface_or_stop(FIELDS, notices)
@@ -154,11 +176,12 @@ start = (float(st.session_state.x0), float(st.session_state.y0))
 l_star = lowest_value(surface)
 tol = float(st.session_state.tol)
 goal = l_star + tol  # trace_batch's tol is on L itself
+weight = budget.step_weight(surface)  # one optimizer step here, in the budget's units
 
 view = st.radio("Section", list(VIEWS), key="view", format_func=VIEWS.get, horizontal=True,
                 label_visibility="collapsed")
 notice_box = st.container()
-st.markdown(f"**{surface.title}** — {surface.lesson or 'your own surface.'}")
+st.markdown(surface_heading(surface) + (f" — {surface.lesson}" if surface.lesson else ""))
 st.latex(surface.latex)
 
 xs, ys, z = grid_of(surface)
@@ -185,7 +208,10 @@ def sweep_section() -> None:
     opt = c1.selectbox("Optimizer", NAMES, key="sw.opt", format_func=title_of)
     options = [h.name for h in sweeps.sweepable(opt)] + [NONE]
     if st.session_state["sw.h2"] not in options:
+        asked_second = st.session_state["sw.h2"]
         st.session_state["sw.h2"] = options[0]
+        now = "none (η only)" if options[0] == NONE else symbol_of(opt, options[0])
+        notices.append(f"{title_of(opt)} has no hyperparameter {asked_second} to sweep; the second axis is now {now}.")
     second_name = c2.selectbox("Second hyperparameter", options, key="sw.h2",
                                format_func=lambda n: "none (η only)" if n == NONE else symbol_of(opt, n))
     c3.radio("Colour shows", list(MODES), key="sw.mode", format_func=MODES.get, horizontal=True)
@@ -195,6 +221,9 @@ def sweep_section() -> None:
     # A new optimizer or second axis: the full range of the new axis, the best cell shown.
     sig = (opt, second_name)
     if st.session_state.get("_sw_sig") not in (None, sig):
+        if any(st.session_state[k] is not None for k in ("sw.h2lo", "sw.h2hi", "sw.lr", "sw.v")):
+            notices.append("A new optimizer or second hyperparameter: the second axis spans its full range again "
+                           "and the best cell is shown.")
         st.session_state["sw.h2lo"] = st.session_state["sw.h2hi"] = None
         st.session_state["sw.lr"] = st.session_state["sw.v"] = None
     st.session_state._sw_sig = sig
@@ -224,18 +253,35 @@ def sweep_section() -> None:
             d2.number_input(f"largest {label}", min_value=float(h.low), max_value=float(h.high), step=step,
                             format="%g", key="sw.h2hi")
         d3.slider(f"{second} values", min_value=2, max_value=sweeps.MAX_SWEEP_SIDE, key="sw.nh2")
-        lo, hi = sorted((float(st.session_state["sw.h2lo"]), float(st.session_state["sw.h2hi"])))
-        n2 = min(int(st.session_state["sw.nh2"]), sweeps.MAX_SWEEP_SIDE)
-        values = sweeps.axis_values(lo, hi, n2, h.log)
+    n_lr = min(int(st.session_state["sw.nlr"]), sweeps.MAX_SWEEP_SIDE)
+    sides = (n_lr,) if second is None else (min(int(st.session_state["sw.nh2"]), sweeps.MAX_SWEEP_SIDE), n_lr)
+    plan = budget.plan_grid(sides, 1, steps, weight, floors=(SWEEP_FLOOR,) * len(sides))
+    run_steps = plan.steps
+    if second is not None:
+        v_lo, v_hi = sorted((float(st.session_state["sw.h2lo"]), float(st.session_state["sw.h2hi"])))
+        values = sweeps.axis_values(v_lo, v_hi, plan.sides[0], h.log)
         axis = SweepAxis(label, values, h.log)
     lo, hi = float(st.session_state["sw.lrlo"]), float(st.session_state["sw.lrhi"])
-    lrs = sweeps.axis_values(lo, hi, min(int(st.session_state["sw.nlr"]), sweeps.MAX_SWEEP_SIDE), True)
+    lrs = sweeps.axis_values(lo, hi, plan.sides[-1], True)
     fixed = settings_expander(opt, ("learning_rate",) + ((second,) if second else ()),
                               "η and the second hyperparameter come from the grid.")
 
     runs = lrs.size * values.size
-    with st.spinner(f"Running {runs:,} runs of {steps:,} steps…"):
-        sw = sweeps.sweep(surface, opt, start, steps, lrs, second, values if second else None, tol=goal, **fixed)
+    if plan.cut:
+        cut_warning(f"{int(np.prod(sides)):,} runs of {steps:,} steps",
+                    f"the map has {' × '.join(str(n) for n in plan.sides)} cells{steps_note(plan)}")
+    key = ("sweep", surface, opt, start, run_steps, goal, lrs.tobytes(), second, values.tobytes(),
+           tuple(sorted(fixed.items())))
+    chunk = budget.chunk_runs(run_steps, weight)
+
+    def compute(report: jobs.Report) -> sweeps.Sweep:
+        def progress(done: int, total: int) -> None:
+            report(done / total, f"{done:,} of {total:,} runs")
+
+        return sweeps.sweep(surface, opt, start, run_steps, lrs, second, values if second else None, tol=goal,
+                            chunk=chunk, progress=progress, **fixed)
+
+    sw = jobs.cached(key, compute, f"Running {runs:,} runs of {run_steps:,} steps")
     best = sweeps.best_index(sw.hit_at, sw.final_losses, sw.diverged_at)
     best_cell = None if best is None else divmod(best, lrs.size)
 
@@ -266,14 +312,14 @@ def sweep_section() -> None:
     with left:
         fig = sweep_figure(lrs, axis, sw.final_losses, sw.diverged_at, sw.hit_at, mode=mode, l_star=l_star, tol=tol,
                            selected=selected, best=best_cell,
-                           title=f"{title_of(opt)}: {runs:,} runs × {steps:,} steps")
+                           title=f"{title_of(opt)}: {runs:,} runs × {run_steps:,} steps")
         plotly_chart(fig, width="stretch", key=SWEEP_KEY, on_select="rerun", selection_mode="points")
     with right:
         if settings is None:
             st.info("Every run diverged, so there is no path to show. Lower the learning rates.")
             path_contour([], title="start θ₀")
         else:
-            t = optimizers.trace(surface, opt, start, steps, **settings, **fixed)
+            t = optimizers.trace(surface, opt, start, run_steps, **settings, **fixed)
             shown = ", ".join(f"{'η' if k == 'learning_rate' else symbol_of(opt, k)} = {v:.4g}" for k, v in settings.items())
             path_contour([Path(opt, f"{title_of(opt)} ({shown})", t.points, t.losses, t.diverged_at, color_of(opt))],
                          title=f"The run at {shown}")
@@ -283,7 +329,7 @@ def sweep_section() -> None:
 
     diverged = float(np.mean(sw.diverged_at >= 0))
     reached = float(np.mean((sw.hit_at >= 0) & (sw.diverged_at < 0)))
-    line = f"{diverged:.0%} of the runs diverged; {reached:.0%} reached L − L* < {tol:g} within {steps:,} steps."
+    line = f"{diverged:.0%} of the runs diverged; {reached:.0%} reached L − L* < {tol:g} within {run_steps:,} steps."
     if best_cell is not None and sw.hit_at.ravel()[best] >= 0:
         cell = ", ".join(f"{'η' if k == 'learning_rate' else symbol_of(opt, k)} = {v:.3g}"
                          for k, v in sw.settings(*best_cell).items())
@@ -294,6 +340,26 @@ def sweep_section() -> None:
 
 
 # ---------------------------------------------------------------------------------------
+def basin_map(opt: str, hyper: dict[str, float], n: int, run_steps: int, chunk: int, minima: np.ndarray,
+              values: np.ndarray, radius: float, loss_tol: float) -> sweeps.Basins:
+    """The runs come from the heavy-work queue (or its results, shared by sessions), keyed
+    without the labelling rule: a new radius or tolerance only labels the end points again."""
+    key = ("basins", surface, opt, n, run_steps, tuple(sorted(hyper.items())))
+
+    def compute(report: jobs.Report) -> sweeps.Basins:
+        def progress(done: int, total: int) -> None:
+            report(done / total, f"{title_of(opt)}: {done:,} of {total:,} starts")
+
+        return sweeps.basins(surface, opt, surface.domain, n, run_steps, minima, values, radius=radius,
+                             loss_tol=loss_tol, chunk=chunk, progress=progress, **hyper)
+
+    runs = jobs.cached(key, compute, f"{title_of(opt)}: {n * n:,} runs of {run_steps:,} steps")
+    b = runs.batch
+    labels = sweeps.label_basins(b.final_points, b.final_losses, b.diverged_at, minima, values, radius=radius,
+                                 loss_tol=loss_tol)
+    return sweeps.Basins(opt, runs.xs, runs.ys, labels.reshape(runs.ys.size, runs.xs.size), b, run_steps)
+
+
 def basins_section() -> None:
     st.markdown(
         "Each pixel is a start point θ₀; its colour is the minimum its run ends in, after the same number of steps "
@@ -314,7 +380,7 @@ def basins_section() -> None:
                          help="... and |L(θ_N) − L(m)| ≤ this × (1 + |L(m)|).")
     st.latex(r"\theta_N \in \text{basin of } m \iff \lVert \theta_N - m \rVert \le r"
              r"\ \text{ and }\ |L(\theta_N) - L(m)| \le \delta\,(1 + |L(m)|)")
-    n = min(int(st.session_state["bs.n"]), sweeps.MAX_BASIN_SIDE)
+    n_asked = min(int(st.session_state["bs.n"]), sweeps.MAX_BASIN_SIDE)
     minima_cp = [c for c in critical_of(surface) if c.kind == "minimum"]
     minima = np.asarray([c.point for c in minima_cp], float).reshape(-1, 2)
     values = np.asarray([c.value for c in minima_cp], float)
@@ -325,19 +391,25 @@ def basins_section() -> None:
     which = [a] if a == b else [a, b]
     if a == b:
         st.info("Both sides have the same optimizer; pick two different ones to compare. One map is shown.")
+    plan = budget.plan_grid((n_asked, n_asked), len(which), steps, weight, floors=(BASIN_FLOOR, BASIN_FLOOR))
+    n, run_steps = plan.sides[0], plan.steps
+    if plan.cut:
+        maps_asked = f"{len(which)} maps of " if len(which) > 1 else ""
+        cut_warning(f"{maps_asked}{n_asked} × {n_asked} runs of {steps:,} steps",
+                    f"each map has {n} × {n} starts{steps_note(plan)}")
+    chunk = budget.chunk_runs(run_steps, weight)
+    loss_tol = float(st.session_state["bs.ltol"])
     cols = st.columns(len(which), gap="medium")
     contour_lines = grid_of(surface, 81)
     maps = {}
     for col, opt in zip(cols, which):
         with col:
             hyper = settings_expander(opt, (), expanded=False)
-            with st.spinner(f"{title_of(opt)}: {n * n:,} runs of {steps:,} steps…"):
-                maps[opt] = sweeps.basins(surface, opt, surface.domain, n, steps, minima, values, radius=radius,
-                                          loss_tol=float(st.session_state["bs.ltol"]), **hyper)
+            maps[opt] = basin_map(opt, hyper, n, run_steps, chunk, minima, values, radius, loss_tol)
             lr = hyper["learning_rate"]
             plotly_chart(basin_figure(maps[opt].xs, maps[opt].ys, maps[opt].labels, minima,
                                       contour=contour_lines, log=surface.log_levels,
-                                      title=f"{title_of(opt)}, η = {lr:g}, {steps:,} steps"),
+                                      title=f"{title_of(opt)}, η = {lr:g}, {run_steps:,} steps"),
                          width="stretch")
     rows = []
     for opt, m in maps.items():
@@ -366,39 +438,45 @@ def race_section() -> None:
         return
     ordered_range("race.lrlo", "race.lrhi")
     lr_range_controls("race")
+    n_lr = min(int(st.session_state["race.nlr"]), sweeps.MAX_RACE_RATES)
+    plan = budget.plan_grid((n_lr,), len(race), steps, weight, floors=(RACE_FLOOR,))
+    run_steps = plan.steps
+    if plan.cut:
+        cut_warning(f"{len(race)} optimizers × {n_lr} learning rates × {steps:,} steps",
+                    f"each optimizer tries {plan.sides[0]} learning rates{steps_note(plan)}")
     lrs = sweeps.axis_values(float(st.session_state["race.lrlo"]), float(st.session_state["race.lrhi"]),
-                             min(int(st.session_state["race.nlr"]), sweeps.MAX_RACE_RATES), True)
+                             plan.sides[0], True)
     hyper_cols = st.columns(min(len(race), 4))
     fixed = {}
     for i, k in enumerate(race):
         with hyper_cols[i % len(hyper_cols)]:
             fixed[k] = settings_expander(k, ("learning_rate",), "η is chosen by the sweep.")
-    with st.spinner(f"Sweeping {lrs.size} learning rates for {len(race)} optimizers…"):
-        results = {k: sweeps.best_learning_rate(surface, k, start, steps, lrs, tol=goal, **fixed[k]) for k in race}
+    key = ("race", surface, start, run_steps, goal, lrs.tobytes(),
+           tuple((k, tuple(sorted(fixed[k].items()))) for k in race))
+
+    def compute(report: jobs.Report) -> dict[str, sweeps.BestRate]:
+        out = {}
+        for i, k in enumerate(race):
+            report(i / len(race), f"{title_of(k)}: {lrs.size} learning rates")
+            out[k] = sweeps.best_learning_rate(surface, k, start, run_steps, lrs, tol=goal, **fixed[k])
+        return out
+
+    results = jobs.cached(key, compute, f"Sweeping {lrs.size} learning rates for {len(race)} optimizers")
     rows = [RaceRow(k, title_of(k), color_of(k), r.learning_rates, r.hit_at, r.diverged_at, r.learning_rate, r.steps)
             for k, r in results.items()]
     c1, c2 = st.columns(2, gap="medium")
     with c1:
-        plotly_chart(race_bars_figure(rows, num_steps=steps, tol=tol), width="stretch")
+        plotly_chart(race_bars_figure(rows, num_steps=run_steps, tol=tol), width="stretch")
     with c2:
-        plotly_chart(race_rates_figure(rows, num_steps=steps, tol=tol), width="stretch")
-    table = []
+        plotly_chart(race_rates_figure(rows, num_steps=run_steps, tol=tol), width="stretch")
+    gaps = [None if r.index is None else float(r.final_losses[r.index]) - l_star for r in results.values()]
     paths = []
     for k, r in results.items():
-        div = r.diverged_at >= 0
-        table.append({
-            "optimizer": title_of(k),
-            "best η": "—" if r.learning_rate is None else f"{r.learning_rate:.3g}",
-            f"steps to L − L* < {tol:g}": r.steps if r.reached else "not reached",
-            "final L − L*": "—" if r.index is None else f"{float(r.final_losses[r.index]) - l_star:.3g}",
-            "η that reach it": f"{int(np.sum((r.hit_at >= 0) & ~div))} of {lrs.size}",
-            "η that diverge": f"{int(np.sum(div))} of {lrs.size}",
-        })
         if r.learning_rate is not None:
-            t = optimizers.trace(surface, k, start, steps, learning_rate=r.learning_rate, **fixed[k])
+            t = optimizers.trace(surface, k, start, run_steps, learning_rate=r.learning_rate, **fixed[k])
             paths.append(Path(k, f"{title_of(k)} (η = {r.learning_rate:.3g})", t.points, t.losses, t.diverged_at,
                               color_of(k)))
-    st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+    st.dataframe(race_table(rows, gaps, tol=tol), hide_index=True, width="stretch")
     missing = [title_of(k) for k, r in results.items() if r.learning_rate is None]
     if missing:
         st.warning(f"{', '.join(missing)}: every learning rate in the grid diverged. Lower the smallest η.")

@@ -18,11 +18,11 @@ from charts.classifier import (  # noqa: E402
     gradient_norms_figure,
     sharpness_figure,
 )
-from classifier import datasets  # noqa: E402
+from classifier import budget, datasets  # noqa: E402
 from classifier import model as mlp  # noqa: E402
 from classifier.losses import LOSS_TITLES, LOSSES  # noqa: E402
 from classifier.train import MAX_EPOCHS, TrainConfig, TrainResult  # noqa: E402
-from ui import frame, urlstate  # noqa: E402
+from ui import frame, jobs, urlstate  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
 from ui import training_cache as cache  # noqa: E402
 from ui.controls import (  # noqa: E402
@@ -47,11 +47,9 @@ INIT_TITLES = {
 BATCH_TITLES = {"full": "full batch", "mini": "mini-batch", "sgd": "1 (SGD)"}
 BATCH_SIZES = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Batch size 1 on thousands of points costs minutes; a run is cut to this many updates.
+# What a whole page run may train (every run of a comparison together) is capped by
+# classifier/budget.py.
 MAX_UPDATES = 200_000
-# A classroom shares one server: a run's size is capped (not its time) so no student's
-# run holds the CPU for long. Work = epochs x training points x parameters; 5e9 is about
-# a second or two on one core.
-MAX_WORK = 5e9
 GRADCHECK_TOL = 1e-6
 
 # One-click set-ups for the lessons: (what to look at, settings that differ from the defaults).
@@ -159,11 +157,14 @@ with st.sidebar:
     st.markdown("#### Data")
     st.selectbox("Data set", datasets.names(), key="c.data", format_func=lambda k: datasets.DATASETS[k].title)
     spec = datasets.DATASETS[S["c.data"]]
+    if S["c.classes"] not in spec.classes:
+        offered = " or ".join(str(k) for k in spec.classes)
+        notices.append(f"{spec.title} comes with {offered} classes, not {int(S['c.classes'])}: "
+                       f"{spec.classes[0]} classes are used.")
+        S["c.classes"] = spec.classes[0]
     if len(spec.classes) > 1:
-        if S["c.classes"] not in spec.classes:
-            S["c.classes"] = spec.classes[0]
         st.radio("Classes", list(spec.classes), key="c.classes", horizontal=True)
-    n_classes = S["c.classes"] if S["c.classes"] in spec.classes else spec.classes[0]
+    n_classes = int(S["c.classes"])
     st.slider("Noise σ", 0.0, 0.5, step=0.01, key="c.noise", help="Gaussian jitter added to both coordinates.")
     st.slider("Points", datasets.MIN_POINTS, datasets.MAX_POINTS, step=10, key="c.points",
               help=f"Train and test together, up to {datasets.MAX_POINTS:,}.")
@@ -187,6 +188,8 @@ with st.sidebar:
     st.radio("Loss", list(LOSSES), key="c.loss", format_func=LOSS_TITLES.get, horizontal=True)
     l2_options = [0.0] + log_grid(1e-5, 1.0, S["c.l2"] if S["c.l2"] > 0 else None)
     if S["c.l2"] not in l2_options:
+        notices.append(f"L2 strength {float(S['c.l2']):g} is below the smallest one offered, {l2_options[1]:g}, "
+                       "so L2 is off.")
         S["c.l2"] = 0.0
     st.select_slider("L2 strength λ", l2_options, key="c.l2", format_func=lambda v: f"{v:g}",
                      help="Adds λ/2·Σ‖W‖² (weights only) to the training objective.")
@@ -198,7 +201,10 @@ with st.sidebar:
     st.radio("Batch size", list(BATCH_TITLES), key="c.batch", format_func=BATCH_TITLES.get, horizontal=True)
     if S["c.batch"] == "mini":
         if S["c.bs"] not in BATCH_SIZES:
-            S["c.bs"] = min(BATCH_SIZES, key=lambda b: abs(b - S["c.bs"]))
+            nearest = min(BATCH_SIZES, key=lambda b: abs(b - S["c.bs"]))
+            notices.append(f"Mini-batch size {int(S['c.bs'])} is not one of the sizes offered; the nearest, {nearest}, "
+                           "is used.")
+            S["c.bs"] = nearest
         st.select_slider("Mini-batch size B", BATCH_SIZES, key="c.bs")
     st.number_input("Epochs", 1, MAX_EPOCHS, step=50, key="c.epochs",
                     help=f"Passes over the training set, up to {MAX_EPOCHS:,}.")
@@ -212,14 +218,25 @@ data = cache.dataset(data_params)
 hidden = (int(S["c.width"]),) * int(S["c.layers"])
 arch = mlp.Architecture(hidden, S["c.act"], 2, n_classes)
 batch = {"full": None, "mini": int(S["c.bs"]), "sgd": 1}[S["c.batch"]]
+if batch is not None and batch > 1 and batch >= data.n_train:
+    notices.append(f"Mini-batch size {batch} is not smaller than the {data.n_train:,} training points, so every "
+                   "epoch is one full batch.")
 steps_per_epoch = 1 if batch is None else -(-data.n_train // min(batch, data.n_train))
 epochs_wanted = int(S["c.epochs"])
 epochs_by_updates = max(1, MAX_UPDATES // steps_per_epoch)
-epochs_by_work = max(1, int(MAX_WORK // (data.n_train * arch.n_params)))
-epochs = min(epochs_wanted, epochs_by_updates, epochs_by_work)
+epochs_asked = min(epochs_wanted, epochs_by_updates)
 
 st.title("🧠 Classifier")
-frame.notices(notices)
+notice_box = st.container()  # notices found later in the run go here too, above the results
+
+
+def show_notices() -> None:
+    with notice_box:
+        frame.notices(notices)
+    notices.clear()
+
+
+show_notices()
 sizes = " → ".join(str(s) for s in arch.sizes)
 st.markdown(
     f"**{spec.title}** ({n_classes} classes) — {spec.lesson} "
@@ -263,20 +280,43 @@ if not race:
     urlstate.publish(FIELDS)
     st.stop()
 
-base = TrainConfig(
-    hidden=hidden, activation=arch.activation, init=S["c.init"], loss=S["c.loss"], batch_size=batch,
-    epochs=epochs, l2=float(S["c.l2"]), dropout=float(S["c.dropout"]),
-    patience=int(S["c.patience"]) if S["c.es"] else 0, seed=int(S["c.seed"]), n_snapshots=cache.N_SNAPSHOTS,
-    schedule=schedule, track_sharpness=bool(S["c.sharp"]),
-)
-configs = {k: base.with_optimizer(k, hypers[k]) for k in race}
+patience = int(S["c.patience"]) if S["c.es"] else 0
 
-if epochs < epochs_wanted and epochs == epochs_by_work and epochs_by_work < epochs_by_updates:
+
+def configs_for(epochs: int, n_snapshots: int, sharpness: bool) -> dict[str, TrainConfig]:
+    base = TrainConfig(
+        hidden=hidden, activation=arch.activation, init=S["c.init"], loss=S["c.loss"], batch_size=batch,
+        epochs=epochs, l2=float(S["c.l2"]), dropout=float(S["c.dropout"]), patience=patience,
+        seed=int(S["c.seed"]), n_snapshots=n_snapshots, schedule=schedule, track_sharpness=sharpness,
+    )
+    return {k: base.with_optimizer(k, hypers[k]) for k in race}
+
+
+# One budget for everything this page run trains (classifier/budget.py); runs already
+# trained with the asked-for settings are free.
+asked = configs_for(epochs_asked, cache.N_SNAPSHOTS, bool(S["c.sharp"]))
+plan = budget.plan_training(budget.TrainingRequest(
+    budget.TrainShape(data.n_train, arch.n_params, arch.n_layers, steps_per_epoch), epochs_asked, cache.N_SNAPSHOTS,
+    bool(S["c.sharp"]), len(race), sum(cache.is_cached(data_params, c) for c in asked.values())))
+configs = configs_for(plan.epochs, plan.n_snapshots, plan.sharpness) if plan.cut else asked
+epochs = plan.epochs
+
+if plan.cut:
+    runs_asked = f"{len(race)} runs of {epochs_asked:,} epochs" if len(race) > 1 else f"{epochs_asked:,} epochs"
+    cuts = []
+    if plan.cut_epochs:
+        cuts.append(f"{epochs:,} epochs run" + (" per optimizer" if len(race) > 1 else ""))
+    if plan.cut_snapshots:
+        cuts.append(f"λ_max is computed at {plan.n_snapshots} kept networks per run, not {cache.N_SNAPSHOTS}")
+    if plan.dropped_sharpness:
+        cuts.append(f"λ_max is not computed (each estimate costs about {budget.SHARPNESS_PASSES:.0f} epochs' worth)")
+    remedies = ["Fewer points", "a smaller network"] + ["fewer optimizers"] * (len(race) > 1) \
+        + ["sharpness off"] * bool(S["c.sharp"])
     st.warning(
-        f"{epochs_wanted:,} epochs of a {arch.n_params:,}-parameter network on {data.n_train:,} points is more "
-        f"than one run may compute on this shared server, so {epochs:,} epochs run. "
-        "Fewer points or a smaller network allows more epochs.", icon="⏱️")
-elif epochs < epochs_wanted:
+        f"Training {runs_asked} of a {arch.n_params:,}-parameter network on {data.n_train:,} points"
+        f"{' with sharpness' if S['c.sharp'] else ''} is more than one page run may compute on this shared server, "
+        f"so {' and '.join(cuts)}. {', '.join(remedies[:-1])} or {remedies[-1]} leave room for more.", icon="⏱️")
+if epochs_asked < epochs_wanted and not plan.cut_epochs:
     st.warning(
         f"Batch size {batch} on {data.n_train:,} training points is {steps_per_epoch:,} updates per epoch: "
         f"{epochs_wanted:,} epochs would be {epochs_wanted * steps_per_epoch:,} updates. "
@@ -284,21 +324,31 @@ elif epochs < epochs_wanted:
         "A larger batch or fewer points allows more epochs.", icon="⏱️")
 
 # ---------------------------------------------------------------------------------------
-# Train (only what is not cached), with progress
+# Train (only what is not cached) in the server's heavy-work queue, with progress
+
+COMPILE_NOTE = "(a new network shape, batch size or optimizer compiles first: a few seconds)"
+
+
+def training_job(k: str, j: int, n_todo: int, report: jobs.Report) -> TrainResult:
+    """Runs on a queue worker, so no Streamlit here: report() only records progress, and
+    stops the run at its next chunk once the user changed something or left."""
+    def on_chunk(done: int, total: int) -> None:
+        report((j + done / total) / n_todo, f"Training {title_of(k)}: epoch {done:,} of {total:,}")
+
+    report(j / n_todo, f"Training {title_of(k)}… {COMPILE_NOTE}")
+    return cache.run(data_params, configs[k], on_chunk)
+
 
 results: dict[str, TrainResult] = {}
 todo = [k for k in race if not cache.is_cached(data_params, configs[k])]
-bar = progress_slot.progress(0.0, text="Training… (a new network shape, batch size or optimizer compiles first: a few "
-                            "seconds)") if todo else None
 for k in race:
-    def on_chunk(done: int, total: int, k: str = k) -> None:
-        # Also where Streamlit stops a run the user has already changed: a long run is never waited out.
-        j = todo.index(k)
-        bar.progress(min(1.0, (j + done / total) / len(todo)),
-                     text=f"Training {title_of(k)}: epoch {done:,} of {total:,}")
-
-    results[k] = cache.run(data_params, configs[k], on_chunk if k in todo else None)
-progress_slot.empty()
+    hit = cache.cached(data_params, configs[k])
+    if hit is not None:
+        results[k] = hit
+        continue
+    j = todo.index(k) if k in todo else 0
+    results[k] = jobs.run(lambda report, k=k, j=j: training_job(k, j, len(todo), report),
+                          f"Training {title_of(k)}… {COMPILE_NOTE}", progress_slot)
 
 for k, r in results.items():
     lr = hypers[k]["learning_rate"]
@@ -309,7 +359,7 @@ for k, r in results.items():
                  "rate, or normalize the features.", icon="💥")
     elif r.stopped_at is not None:
         st.info(f"**{title_of(k)}: early stopping at epoch {r.stopped_at}**. The test loss was lowest at epoch "
-                f"{r.best_epoch} and did not improve for {base.patience} epochs.", icon="✋")
+                f"{r.best_epoch} and did not improve for {patience} epochs.", icon="✋")
     elif len(r.train_loss) > 1 and r.train_loss[-1] > r.train_loss[0]:
         st.warning(f"**{title_of(k)} ends with a higher training loss than it started with** "
                    f"({r.train_loss[0]:.3g} → {r.train_loss[-1]:.3g}): the learning rate {lr:g} is probably "
@@ -320,6 +370,9 @@ for k, r in results.items():
 
 if compare and len(race) > 1:
     if S["c.show"] not in race:
+        if S["c.show"] is not None:
+            notices.append(f"{title_of(S['c.show'])} is not among the compared optimizers, so the boundary of "
+                           f"{title_of(race[0])} is shown.")
         S["c.show"] = race[0]
     shown_key = S["c.show"]
 else:
@@ -330,8 +383,12 @@ previous_last = S.get("_c_at_last")
 if S["c.at"] is None or S["c.at"] == previous_last:
     S["c.at"] = options[-1]  # follow the end of training
 elif S["c.at"] not in options:
-    S["c.at"] = min(options, key=lambda e: abs(e - S["c.at"]))
+    nearest = min(options, key=lambda e: abs(e - S["c.at"]))
+    notices.append(f"No network was kept at epoch {int(S['c.at']):,}; the nearest kept one, epoch {nearest:,}, "
+                   "is shown.")
+    S["c.at"] = nearest
 S["_c_at_last"] = options[-1]
+show_notices()
 
 left, right = st.columns(2, gap="medium")
 with left:
@@ -341,7 +398,7 @@ with left:
         st.select_slider("Epoch shown", options, key="c.at",
                          help=f"{len(options)} networks were kept during training.")
     at = int(S["c.at"])
-    xs, ys, probs = cache.boundary(data_params, configs[shown_key], at)
+    xs, ys, probs = cache.boundary(data_params, shown, at)
     i_at = min(at, len(shown.train_acc) - 1)
     fig = decision_boundary_figure(
         xs, ys, probs, data.x_train_raw, data.y_train, data.x_test_raw, data.y_test,
@@ -386,7 +443,9 @@ with g1:
 with g2:
     st.toggle("Sharpness: top Hessian eigenvalue λ_max vs 2/η (slower)", key="c.sharp",
               help="λ_max of the Hessian of the training objective at each kept network (Lanczos, 20 steps).")
-    if S["c.sharp"]:
+    if plan.dropped_sharpness:
+        st.caption("Not computed for this request: see the note on the work budget above.")
+    elif S["c.sharp"]:
         sharp = sharpness_figure(results, title="Sharpness λ_max and the stability limit 2/η")
         sharp.update_yaxes(dtick=1)  # one label per decade
         plotly_chart(sharp, width="stretch")
@@ -400,7 +459,7 @@ with g2:
 st.subheader("✅ Gradient check")
 st.toggle(f"Check back-propagation at epoch {at} ({title_of(shown_key)})", key="c.gc",
           help="Float64 central differences on up to 512 training points, 64 random coordinates per layer.")
-check = cache.grad_check(data_params, configs[shown_key], at) if S["c.gc"] else None
+check = cache.grad_check(data_params, shown, at) if S["c.gc"] else None
 if check is not None and not np.all(np.isfinite(check.rel_errors)):
     st.warning("The gradient check gave no finite error for this network: its loss or weights are too large for "
                "finite differences (a run near divergence). Pick an earlier epoch.")

@@ -88,7 +88,7 @@ def test_url_payloads_render_as_plain_text(query: dict[str, str]) -> None:
     assert all(len(n) < 400 for n in notes)  # a 600-character value is cut, not repeated
 
 
-@pytest.mark.parametrize("page", ["pages/1_Playground.py", "pages/2_Curvature.py"])
+@pytest.mark.parametrize("page", ["pages/1_Playground.py", "pages/2_Curvature.py", "pages/3_Sweeps.py"])
 def test_typed_formula_errors_and_headings_render_as_plain_text(page: str) -> None:
     at = open_page(page, {"surface": "custom", "expr": f"[a](https://{OUTSIDE}) + x"})
     at.run()

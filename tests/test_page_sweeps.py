@@ -178,3 +178,114 @@ def test_click_on_the_sweep_map_picks_that_cell():
     sweep = next(f for f in figures(at) if traces(f, "sweep"))
     shown = traces(sweep, "path shown")[0]
     assert np.isclose(shown["x"][0], -2.0) and np.isclose(shown["y"][0], 0.999)
+
+
+# ---------------------------------------------------------------------------------------
+# One type per column, the work budget, notices, the shared results
+
+
+def test_race_table_has_one_type_per_column_and_needs_no_arrow_fix():
+    """A column mixing step counts and "not reached" could not be sent to the browser as
+    Arrow; Streamlit then logged a traceback and converted it. Each column must have one
+    type, and Streamlit must not have to fix any (it logs when it does)."""
+    import logging
+
+    import pandas as pd
+    import pyarrow as pa
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("streamlit.dataframe_util")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        # A tolerance Adam cannot reach within 150 steps from here, GD can: both kinds of row.
+        at = sweeps_page(view="race", tol="1e-08", **{"race.opts": "gd,adam"})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert not [r for r in records if "Arrow" in r.getMessage()], [r.getMessage() for r in records]
+    table = at.dataframe[0].value
+    pa.Table.from_pandas(table)  # what Streamlit does; raised ArrowTypeError before
+    for column in table.columns:
+        kinds = {type(v) for v in table[column] if not pd.isna(v)}
+        assert len(kinds) <= 1, (column, kinds)
+    steps = next(c for c in table.columns if c.startswith("steps to"))
+    assert pd.api.types.is_numeric_dtype(table[steps]) and table["reached"].dtype == bool
+    assert table["reached"].tolist() == [True, False]
+    assert table[steps].isna().tolist() == [False, True]
+
+
+def test_the_race_table_builder_types_its_columns():
+    import pyarrow as pa
+
+    from charts.sweeps import RaceRow, race_table
+
+    rows = [RaceRow("gd", "Gradient descent", "#000", np.array([0.1, 1.0]), np.array([5, -1]), np.array([-1, 2]),
+                    0.1, 5),
+            RaceRow("adam", "Adam", "#111", np.array([0.1, 1.0]), np.array([-1, -1]), np.array([-1, -1]), 0.1, None),
+            RaceRow("nadam", "Nadam", "#222", np.array([0.1, 1.0]), np.array([-1, -1]), np.array([1, 1]), None, None)]
+    table = race_table(rows, [1e-4, 0.3, None], tol=1e-3)
+    schema = pa.Table.from_pandas(table).schema
+    assert str(schema.field("steps to L − L* < 0.001").type) == "int64"
+    assert str(schema.field("reached").type) == "bool"
+    assert list(table["reached"]) == [True, False, False]
+    assert table["best η"].tolist() == ["0.1", "0.1", "—"]
+
+
+def budget_weight() -> float:
+    import surfaces
+    from optimizers import budget
+
+    return budget.step_weight(surfaces.get("himmelblau"))
+
+
+def test_a_sweep_over_the_budget_runs_on_a_smaller_grid_with_a_warning(monkeypatch):
+    from optimizers import budget
+
+    monkeypatch.setattr(budget, "SWEEPS_CAP", 64 * 64 * 150 * budget_weight() / 4)  # a quarter of the request
+    at = sweeps_page(**{"sw.nlr": "64", "sw.nh2": "64"})
+    warning = texts(at.warning)
+    assert "4,096 runs of 150 steps on this surface is more than one page run may compute" in warning
+    assert "the map has 32 × 32 cells." in warning
+    z = arr(traces(next(f for f in figures(at) if traces(f, "sweep")), "sweep")[0]["z"])
+    assert z.shape == (32, 32)
+
+
+def test_basins_over_the_budget_at_the_floor_get_fewer_steps(monkeypatch):
+    from optimizers import budget
+
+    per_step = 30 * 30 * 2 * budget_weight()
+    monkeypatch.setattr(budget, "SWEEPS_CAP", per_step * 100.5)
+    at = sweeps_page(view="basins")  # 30 x 30 is below the floor of 50: the steps give way
+    warning = texts(at.warning)
+    assert "2 maps of 30 × 30 runs of 150 steps" in warning and "30 × 30 starts, 100 steps each" in warning
+    titles = [f["layout"]["title"]["text"] for f in figures(at) if traces(f, "basins")]
+    assert len(titles) == 2 and all("100 steps" in t for t in titles)
+
+
+def test_a_new_basin_radius_relabels_without_running_again(monkeypatch):
+    from optimizers import sweeps
+
+    calls = []
+    real = sweeps.basins
+    monkeypatch.setattr(sweeps, "basins", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    at = sweeps_page(view="basins", steps="137", **{"bs.n": "20"})  # settings no other test asks for
+    assert sorted(calls) == ["gd", "momentum"]
+    before = at.dataframe[0].value
+    at.select_slider(key="bs.r").set_value(0.0001).run()
+    assert not at.exception
+    assert sorted(calls) == ["gd", "momentum"]  # no new runs, only new labels
+    after = at.dataframe[0].value
+    share = lambda table: [float(v.rstrip("%")) for v in table["not converged"]]  # noqa: E731
+    assert sum(share(after)) > sum(share(before))  # a tighter radius: fewer runs count as converged
+
+
+def test_resets_because_of_another_setting_get_a_notice():
+    at = sweeps_page(**{"sw.opt": "gd", "sw.h2": "momentum"})
+    assert "Gradient descent has no hyperparameter momentum to sweep" in texts(at.info)
+    at = sweeps_page(**{"sw.lrlo": "1", "sw.lrhi": "0.001"})
+    assert "The smallest learning rate was above the largest; the two were swapped." in texts(at.info)
+    assert (at.session_state["sw.lrlo"], at.session_state["sw.lrhi"]) == (0.001, 1.0)

@@ -69,24 +69,24 @@ def dataset(p: DataParams) -> Dataset:
                                  p.badly_scaled, p.normalize)
 
 
-class _Runs:
-    """A least-recently-used map (DataParams, TrainConfig) -> TrainResult, thread-safe
-    (Streamlit runs every session in its own thread). Misses are counted for tests."""
+class _LRU:
+    """A least-recently-used map, thread-safe (Streamlit runs every session in its own
+    thread). Misses of ``run`` are counted for tests."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.items: OrderedDict[tuple, TrainResult] = OrderedDict()
+        self.items: OrderedDict[tuple, object] = OrderedDict()
         self.lock = threading.Lock()
         self.misses = 0
 
-    def get(self, key: tuple) -> TrainResult | None:
+    def get(self, key: tuple):
         with self.lock:
             hit = self.items.get(key)
             if hit is not None:
                 self.items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, value: TrainResult) -> None:
+    def put(self, key: tuple, value) -> None:
         with self.lock:
             self.items[key] = value
             self.items.move_to_end(key)
@@ -94,16 +94,24 @@ class _Runs:
                 self.items.popitem(last=False)
 
 
-RUNS = _Runs(MAX_RUNS)
+RUNS = _LRU(MAX_RUNS)  # (DataParams, TrainConfig) -> TrainResult
+BOUNDARIES = _LRU(64)  # (DataParams, TrainConfig, epoch) -> probability grid
+CHECKS = _LRU(32)  # (DataParams, TrainConfig, epoch) -> GradCheckResult
+
+
+def cached(p: DataParams, config: TrainConfig) -> TrainResult | None:
+    """The stored result of (data, config), or None: nothing is trained here."""
+    return RUNS.get((p, config))
 
 
 def is_cached(p: DataParams, config: TrainConfig) -> bool:
-    return RUNS.get((p, config)) is not None
+    return cached(p, config) is not None
 
 
 def run(p: DataParams, config: TrainConfig, on_chunk: Callable[[int, int], None] | None = None) -> TrainResult:
     """The training result for (data, config), trained (reporting progress) only on a miss.
-    An interrupted run (the user changed something mid-way) is simply not stored."""
+    An interrupted run (the user changed something mid-way) is simply not stored. Pages
+    call this from a heavy job (ui/jobs.py); the warm-up calls it directly."""
     key = (p, config)
     hit = RUNS.get(key)
     if hit is not None:
@@ -115,19 +123,28 @@ def run(p: DataParams, config: TrainConfig, on_chunk: Callable[[int, int], None]
     return result
 
 
-@functools.lru_cache(maxsize=64)
-def boundary(p: DataParams, config: TrainConfig, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def boundary(p: DataParams, result: TrainResult, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Class probabilities on a grid over the data (raw coordinates) for the snapshot at
-    ``epoch`` of the cached run (trained first if it is not cached)."""
-    result = run(p, config)
-    return probability_grid(result.snapshot_at(epoch), dataset(p), config.activation, BOUNDARY_RESOLUTION)
+    ``epoch`` of a finished run. The page passes the result it holds: looking the run up
+    again could find it evicted by other sessions and train it outside the job queue."""
+    key = (p, result.config, int(epoch))
+    hit = BOUNDARIES.get(key)
+    if hit is None:
+        hit = probability_grid(result.snapshot_at(epoch), dataset(p), result.config.activation, BOUNDARY_RESOLUTION)
+        BOUNDARIES.put(key, hit)
+    return hit
 
 
-@functools.lru_cache(maxsize=32)
-def grad_check(p: DataParams, config: TrainConfig, epoch: int) -> GradCheckResult:
+def grad_check(p: DataParams, result: TrainResult, epoch: int) -> GradCheckResult:
     """Back-propagation vs central differences (float64) for the network at ``epoch``, on
-    the training objective the run minimised (its loss and L2 strength, no dropout)."""
-    result = run(p, config)
-    data = dataset(p)
-    return gradient_check(result.snapshot_at(epoch), data.x_train, data.y_train, config.activation,
-                          loss=config.loss, l2=config.l2, seed=config.seed)
+    the training objective the run minimised (its loss and L2 strength, no dropout). At
+    most ~1 s (512 examples, 64 coordinates per layer): classifier/budget.py sets its share
+    aside, so it runs on the session's own thread."""
+    key = (p, result.config, int(epoch))
+    hit = CHECKS.get(key)
+    if hit is None:
+        config, data = result.config, dataset(p)
+        hit = gradient_check(result.snapshot_at(epoch), data.x_train, data.y_train, config.activation,
+                             loss=config.loss, l2=config.l2, seed=config.seed)
+        CHECKS.put(key, hit)
+    return hit
