@@ -385,7 +385,8 @@ def _batch_path_runner(fn: Fn, name: str, mask: tuple[bool, ...], num_steps: int
 MIN_PART = 2048
 
 
-def _cores() -> int:
+def usable_cores() -> int:
+    """The processors this process may run on (its affinity, not the machine's count)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -394,12 +395,12 @@ def _cores() -> int:
 
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="descent-lab-batch")
+    return ThreadPoolExecutor(max_workers=usable_cores(), thread_name_prefix="descent-lab-batch")
 
 
 def _in_parts(runner, varying: np.ndarray, fixed, table, scalars) -> np.ndarray:
     m = len(varying)
-    parts = min(_cores(), m // MIN_PART)
+    parts = min(usable_cores(), m // MIN_PART)
     if parts <= 1:
         return np.asarray(runner(varying, fixed, table, scalars))
     size = -(-m // parts)

@@ -570,7 +570,7 @@ def test_a_large_batch_in_parts_equals_the_batch_run_whole(monkeypatch) -> None:
 
     trace_module = importlib.import_module("optimizers.trace")  # the module; optimizers.trace is the function
 
-    monkeypatch.setattr(trace_module, "_cores", lambda: 2)
+    monkeypatch.setattr(trace_module, "usable_cores", lambda: 2)
     rng = np.random.default_rng(3)
     m = 2 * trace_module.MIN_PART + 3  # odd: the second part is padded
     starts = rng.uniform([-2, -1], [2, 3], size=(m, 2))

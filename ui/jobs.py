@@ -35,11 +35,12 @@ is the Streamlit side.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, TypeVar
+
+from optimizers.trace import usable_cores
 
 T = TypeVar("T")
 Report = Callable[[float, str], None]  # (fraction done, what is being done)
@@ -47,14 +48,7 @@ Report = Callable[[float, str], None]  # (fraction done, what is being done)
 POLL_S = 0.2
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-SLOTS = max(1, _cores() - 1)
+SLOTS = max(1, usable_cores() - 1)
 
 # What a user reads; module-level templates so they can move to a message catalog.
 QUEUED = "Queued: {n} ahead of you. Heavy computations take turns on this shared server, so every page stays quick."
