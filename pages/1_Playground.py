@@ -108,7 +108,6 @@ def race_view(surface, race: list[str], schedule) -> None:
     page."""
     if click_pending():
         st.rerun(scope="app")
-    frame.settle_imports()  # a fragment rerun does not pass through frame.page()
     chart_col, control_col = st.columns([3, 2], gap="medium")
     with control_col:
         st.subheader("Optimizers")

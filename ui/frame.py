@@ -6,15 +6,21 @@ shows the same menu with proper titles.
 """
 from __future__ import annotations
 
-import importlib
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 import ui.runtime  # noqa: F401  (JAX cache set-up, once per process)
+
+# Imported here, once per process, before any page can build a figure: Plotly looks pandas
+# up in sys.modules without importing it, and a pandas that another session's first
+# Curvature or Sweeps run was still importing made a Playground rerun raise "partially
+# initialized module 'pandas' has no attribute 'Series'" (benchmarks/hostile.py, five
+# heavy sessions). Every page imports this module before its charts, and a thread that
+# imports it while another is doing so waits until it, pandas included, is complete.
+import pandas  # noqa: E402,F401
 
 # Where the footer's "source" link points; a deployment sets its own repository's address.
 SOURCE_URL = os.environ.get("DESCENT_LAB_SOURCE_URL", "https://github.com/descent-lab/descent-lab")
@@ -46,25 +52,8 @@ def available_pages() -> list[PageInfo]:
     return [p for p in PAGES if (root / p.path).exists()]
 
 
-# Modules some pages import on their first run and Plotly looks up in sys.modules without
-# importing them: while another session's thread is still importing one, Plotly finds it
-# half made (hostile.py, five heavy sessions: "partially initialized module 'pandas' has no
-# attribute 'Series'" on a Playground rerun).
-SHARED_LAZY_IMPORTS = ("pandas",)
-
-
-def settle_imports() -> None:
-    """Wait for any of SHARED_LAZY_IMPORTS that another thread is importing: Python's own
-    import of a module being initialised waits on that module's lock. Costs a dictionary
-    look-up when nothing is being imported."""
-    for name in SHARED_LAZY_IMPORTS:
-        if name in sys.modules:
-            importlib.import_module(name)
-
-
 def page(title: str, icon: str = "📉") -> None:
     """Call first on every page: page config, menu in the sidebar."""
-    settle_imports()
     st.set_page_config(page_title=f"{title} · Descent Lab", page_icon=icon, layout="wide")
     with st.sidebar:
         st.markdown("### 📉 Descent Lab")
