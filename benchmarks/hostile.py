@@ -756,13 +756,15 @@ class Run:
         contexts = [ctx_i]
         try:
             r = bu.open_page(page_i, self.server.base_url + "/Playground", a.timeout)
+            for t in r.get("exception_texts") or []:
+                say(f"  EXCEPTION on the interactive session's Playground: {t[:200]}")
             if not r["ok"]:
                 say(f"  the interactive session's Playground did not render: {r.get('error')}")
-                self.report["load"] = {"error": r.get("error")}
+                self.report["load"] = {"error": r.get("error"), "exceptions": r.get("exception_texts")}
                 return
             if page_i.locator(bu.THUMB_SEL).count() == 0:
                 say("  no slider in the Playground's main area: nothing to move")
-                self.report["load"] = {"error": "no slider"}
+                self.report["load"] = {"error": "no slider", "exceptions": r.get("exception_texts")}
                 return
             # Idle: the server has nothing else to do (a timed-out heavy request of part 1 may
             # still be computing until its session expires).
