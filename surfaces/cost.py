@@ -71,6 +71,7 @@ from collections.abc import Callable
 
 from surfaces.expression import (
     _INT_POW_LIMIT,
+    _children,
     BinOp,
     Call,
     Const,
@@ -281,16 +282,6 @@ class _Graph:
 def _is_int_exponent(node: Expr) -> bool:
     """The exponents expression.py compiles as exact repeated multiplication."""
     return isinstance(node, Num) and node.value.is_integer() and abs(node.value) <= _INT_POW_LIMIT
-
-
-def _children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, Neg):
-        return (expr.operand,)
-    if isinstance(expr, BinOp):
-        return (expr.left, expr.right)
-    if isinstance(expr, Call):
-        return expr.args
-    return ()
 
 
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
