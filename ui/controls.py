@@ -18,7 +18,7 @@ from optimizers.registry import HyperParam
 from optimizers.schedules import SPECS as SCHEDULE_SPECS
 from optimizers.schedules import ScheduleConfig
 from surfaces.base import Surface
-from ui.urlstate import Field
+from experiments.schema import Field
 
 CUSTOM = "custom"
 DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
