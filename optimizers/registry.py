@@ -5,13 +5,14 @@ block), so the page and the code cannot disagree.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 from typing import Callable
 
 from optimizers import rules
 from optimizers.base import GradientTransformation
-from optimizers.params import HyperParam
+from optimizers.hyperparam import HyperParam
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,21 @@ class OptimizerSpec:
     key: str
     title: str
     build: Callable[..., GradientTransformation]
+    # explain(state, lr, grads=g, **hyper) -> {statistic: value} after an update: state the
+    # rule's new state, lr the step's rate, g the gradient the update used.
     explain: Callable[..., dict]
     hyperparams: tuple[HyperParam, ...]
     summary: str
     stats: tuple[str, ...]  # the statistics explain() returns, in order
+
+    # Kept on the spec (computed once): trace() reads them on every rerun for every racer.
+    @functools.cached_property
+    def hyper_names(self) -> tuple[str, ...]:
+        return tuple(h.name for h in self.hyperparams)
+
+    @functools.cached_property
+    def hyper_defaults(self) -> tuple[float, ...]:
+        return tuple(h.default for h in self.hyperparams)
 
     @property
     def latex(self) -> str:
@@ -97,7 +109,7 @@ REGISTRY: dict[str, OptimizerSpec] = {
         OptimizerSpec("amsgrad", "AMSGrad", rules.amsgrad, rules.explain_amsgrad, (_lr(0.001), _B1, _B2, _EPS),
                       "Adam whose denominator never shrinks.", ("m_hat", "v_hat", "v_max", "step_size")),
         OptimizerSpec("nadam", "Nadam", rules.nadam, rules.explain_nadam, (_lr(0.001), _B1, _B2, _EPS),
-                      "Adam with a Nesterov look-ahead.", _ADAM_STATS),
+                      "Adam with a Nesterov look-ahead.", ("m_hat", "m_bar", "v_hat", "step_size")),
         OptimizerSpec("radam", "RAdam", rules.radam, rules.explain_radam,
                       (_lr(0.001), _B1, _B2, _EPS,
                        HyperParam("threshold", 5.0, 0.0, 100.0, False, "rho above which v-hat is trusted", r"\rho_{\min}")),
@@ -110,6 +122,7 @@ STAT_TITLES = {
     "sum_sq": "sum of g² (G)",
     "sq_avg": "σ² (avg of g²)",
     "m_hat": "m̂",
+    "m_bar": "m̄ (look-ahead m̂)",
     "v_hat": "v̂",
     "v_max": "max v̂",
     "step_size": "effective step size",

@@ -8,9 +8,10 @@ t - 1, Optax's convention), the updates returned are :math:`\Delta\theta` with
 Every hyperparameter may be a traced JAX scalar, so a compiled loop can take new values
 without recompiling; boolean switches (``bias_correction``) may be traced too.
 
-Beside each rule stands its ``explain_*`` function: from the state after an update it
-computes the statistics a page shows (velocity, accumulated squared gradient, m-hat,
-v-hat, the effective per-coordinate step size). They reuse the helpers the rule uses,
+Beside each rule stands its ``explain_*`` function: from the state after an update (and
+the gradient that update used, for Nadam) it computes the statistics a page shows
+(velocity, accumulated squared gradient, m-hat, Nadam's m-bar, v-hat, the effective
+per-coordinate step size). They reuse the helpers the rule uses,
 so the formula lives in one place.
 """
 from __future__ import annotations
@@ -451,7 +452,13 @@ def nadam(
     return GradientTransformation(init, update)
 
 
-explain_nadam = explain_adamw
+def explain_nadam(state: AdamState, lr: jax.Array, *, grads: jax.Array, b1=0.9, b2=0.999, eps=1e-8, **_) -> Stats:
+    """Adam's statistics plus m-bar, the look-ahead momentum Nadam steps with (the
+    update is -m_bar * step_size). m-bar needs the step's gradient: m_t alone does not
+    give it back."""
+    stats = explain_adam(state, lr, b1=b1, b2=b2, eps=eps)
+    stats["m_bar"] = _tmap(lambda m, g: _nesterov_m_hat(m, g, b1, state.count), state.mu, grads)
+    return stats
 
 
 def radam_rectifier(b2: jax.Array, t: jax.Array) -> tuple[jax.Array, jax.Array]:

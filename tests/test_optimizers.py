@@ -294,8 +294,9 @@ def test_explain_returns_the_registered_stats_and_latex_is_extracted(name: str) 
     spec = REGISTRY[name]
     opt = optimizers.build(name)
     p = jnp.asarray([0.3, -0.2])
-    _, state = opt.update(jnp.asarray([1.0, 2.0]), opt.init(p), p)
-    stats = spec.explain(state, jnp.float32(spec.defaults["learning_rate"]), **spec.defaults)
+    g = jnp.asarray([1.0, 2.0])
+    _, state = opt.update(g, opt.init(p), p)
+    stats = spec.explain(state, jnp.float32(spec.defaults["learning_rate"]), grads=g, **spec.defaults)
     assert set(spec.stats) <= set(stats)
     for s in spec.stats:
         assert np.asarray(stats[s]).shape == (2,) and np.all(np.isfinite(stats[s]))

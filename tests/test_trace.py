@@ -151,7 +151,7 @@ def reference_steps(name: str, h: dict[str, float], grads: np.ndarray, prev: np.
                 put(updates=-m_hat * step, m_hat=m_hat, v_hat=v_hat, v_max=vmax, step_size=step)
             elif name == "nadam":
                 m_bar = b1 * m / (1 - b1 ** (t + 1)) + (1 - b1) * g / (1 - b1**t)
-                put(updates=-m_bar * step, m_hat=m_hat, v_hat=v_hat, step_size=step)
+                put(updates=-m_bar * step, m_hat=m_hat, m_bar=m_bar, v_hat=v_hat, step_size=step)
             elif name == "radam":
                 rho_inf = 2 / (1 - b2) - 1
                 rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
@@ -189,13 +189,17 @@ def test_with_stats_records_match_hand_computation(name: str) -> None:
         np.testing.assert_allclose(got[1 : K + 1], want, rtol=1e-5, atol=1e-6 * np.abs(want).max(), err_msg=key)
 
 
-@pytest.mark.parametrize("name", ["adam", "amsgrad", "radam", "rmsprop", "adagrad", "momentum"])
+@pytest.mark.parametrize("name", ["adam", "amsgrad", "radam", "nadam", "rmsprop", "adagrad", "momentum"])
 def test_stats_explain_the_step_actually_taken(name: str) -> None:
-    """Over 200 steps: the step equals -(m_hat or g) * step_size, or the velocity."""
+    """Over 200 steps: the step equals -(m_bar, m_hat or g) * step_size, or the velocity:
+    the numbers the step inspector fills into the formula add up to the step taken."""
     t = optimizers.trace(ROSEN, name, START, 200, with_stats=True, learning_rate=LR[name])
     u = t.updates[1:]
     if name == "momentum":
         predicted = t.stats["velocity"][1:]
+    elif name == "nadam":  # Nadam steps with its look-ahead m_bar, not with m_hat
+        predicted = -t.stats["m_bar"][1:] * t.stats["step_size"][1:]
+        assert np.abs(t.stats["m_bar"][1:] - t.stats["m_hat"][1:]).max() > 1e-2  # m_hat would not add up
     elif "m_hat" in t.stats:
         predicted = -t.stats["m_hat"][1:] * t.stats["step_size"][1:]
     else:
@@ -553,7 +557,6 @@ def test_a_trace_runs_on_the_calling_thread(name: str, with_stats: bool) -> None
     """A trace is a few dozen microseconds of work: it must not be handed to XLA's thread
     pool while the caller sleeps until it is done (each hand-off was measured at 40-60 us,
     more than the run). A caller that waits blocks on a futex: a voluntary context switch."""
-    import ui.runtime  # noqa: F401  (the app's process set-up: async dispatch off)
     run = lambda: optimizers.trace(ROSEN, name, START, 1000, with_stats=with_stats, learning_rate=1e-3)
     for _ in range(20):
         run()
@@ -586,40 +589,35 @@ def test_a_large_batch_in_parts_equals_the_batch_run_whole(monkeypatch) -> None:
     assert (parts.diverged_at >= 0).any() and (parts.hit_at >= 0).any()  # both outcomes occur
 
 
-def _trace_module():
-    import importlib
-
-    return importlib.import_module("optimizers.trace")  # the module; optimizers.trace is the function
+# ---------------------------------------------------------------------------------------
+# The step and the output rows, by name
 
 
-def test_the_loops_compile_with_region_analysis_on_this_xla() -> None:
-    """The pinned jaxlib knows the option, so the speed-up is in effect (an upgrade that
-    drops it fails here instead of silently slowing every trace)."""
-    module = _trace_module()
-    assert module._compiler_options() == module._REGION_ANALYSIS
+def test_descent_step_is_one_textbook_step() -> None:
+    """GD with eta = 0.1 on L(p) = x^2 + 3 y^2 from (1, 1): g = (2, 6), so the step lands
+    on (0.8, 0.4), where L = 0.64 + 0.48 = 1.12 and the next gradient is (1.6, 2.4)."""
+    module = __import__("importlib").import_module("optimizers.trace")
+    f = lambda p: p[0] ** 2 + 3.0 * p[1] ** 2  # noqa: E731
+    rule, p = optimizers.build("gd", learning_rate=0.1), jnp.asarray([1.0, 1.0])
+    landed = module.descent_step(rule, jax.value_and_grad(f), p, jax.grad(f)(p), rule.init(p))
+    np.testing.assert_allclose(landed.point, [0.8, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(landed.update, [-0.2, -0.6], rtol=1e-6)
+    np.testing.assert_allclose(landed.loss, 1.12, rtol=1e-6)
+    np.testing.assert_allclose(landed.gradient, [1.6, 2.4], rtol=1e-6)
+    assert int(landed.state.count) == 1
 
 
-def test_an_unknown_compiler_option_falls_back_to_a_plain_compile(monkeypatch) -> None:
-    module = _trace_module()
-    monkeypatch.setattr(module, "_REGION_ANALYSIS", {"xla_cpu_no_such_option": True})
-    module._compiler_options.cache_clear()
-    try:
-        assert module._compiler_options() == {}
-    finally:
-        module._compiler_options.cache_clear()  # the next caller probes the real option again
-
-
-@pytest.mark.parametrize("name, lr", [("adam", 0.05), ("rmsprop", 0.01), ("momentum", 5e-3)])
-def test_region_analysis_changes_no_bit_of_a_trace(monkeypatch, name: str, lr: float) -> None:
-    """The option only changes which buffers XLA copies: every recorded number is the same
-    as from a plain compile, a diverging run (momentum at 5e-3) included."""
-    module = _trace_module()
-    run = lambda: optimizers.trace(ROSEN, name, START, 400, with_stats=True, noise=0.5, seed=2, learning_rate=lr)
-    fast = run()
-    monkeypatch.setattr(module, "_compiler_options", lambda: {})
-    monkeypatch.setattr(module, "_single_runner", module._single_runner.__wrapped__)  # uncached: a new compile
-    plain = run()
-    assert fast.diverged_at == plain.diverged_at == (5 if name == "momentum" else None)
-    for got, want in [(fast.points, plain.points), (fast.losses, plain.losses), (fast.gradients, plain.gradients),
-                      (fast.updates, plain.updates), *zip(fast.stats.values(), plain.stats.values())]:
-        np.testing.assert_array_equal(got, want)
+@pytest.mark.parametrize("num_stats, with_stats", [(0, False), (3, False), (0, True), (4, True)])
+def test_each_field_of_a_packed_record_is_read_back_from_its_columns(num_stats: int, with_stats: bool) -> None:
+    module = __import__("importlib").import_module("optimizers.trace")
+    values = module.Record(jnp.asarray([1.0, 2.0]), jnp.asarray(3.0))
+    if with_stats:
+        values = values._replace(gradient=jnp.asarray([4.0, 5.0]), update=jnp.asarray([6.0, 7.0]),
+                                 learning_rate=jnp.asarray(8.0),
+                                 stats=tuple(jnp.asarray([10.0 + 2 * j, 11.0 + 2 * j]) for j in range(num_stats)))
+    row = np.asarray(module._pack(values))
+    columns = module._columns(num_stats, with_stats)
+    assert row.shape == (columns.width,) and columns.width == (3 if not with_stats else 8 + 2 * num_stats)
+    np.testing.assert_array_equal(row, np.arange(1, columns.width + 1) + (row > 8) * 1.0)  # 1..8, then 10, 11, ...
+    for got, want in zip(jax.tree.leaves(columns.of), jax.tree.leaves(values)):
+        np.testing.assert_array_equal(row[got], np.asarray(want))
