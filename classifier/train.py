@@ -6,9 +6,10 @@ yields a partial result after each chunk, ``train`` takes ``on_chunk(done, total
 
 What is traced (changing it reuses the compiled program): every optimizer
 hyperparameter, the learning rate and schedule parameters, L2 strength, dropout rate,
-patience, the epoch count, the seed and the data values. What is compiled in (one
-program per combination, at most ``CACHE_SIZE`` kept): layer widths, activation, loss,
-optimizer name, batch size, number of train/test points, dropout on/off.
+patience, the epoch count, the seed, the data values, and the optimizer itself
+(classifier/any_optimizer.py). What is compiled in (one program per combination, at most
+``CACHE_SIZE`` kept): layer widths, activation, loss, batch size, number of train/test
+points, dropout on/off.
 
 Conventions:
 
@@ -38,6 +39,7 @@ Conventions:
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, NamedTuple
@@ -45,9 +47,11 @@ from typing import Callable, Iterator, Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 import optimizers
 from classifier import model as mlp
+from classifier.any_optimizer import any_optimizer, index_of, NAMES as OPTIMIZER_NAMES
 from classifier.datasets import Dataset
 from classifier.losses import LOSSES, accuracy, l2_penalty, mean_loss
 from classifier.sharpness import top_hessian_eigenvalue
@@ -58,7 +62,19 @@ CACHE_SIZE = 16
 CHUNK_STEPS = 2048  # optimizer steps per compiled call, roughly: sets the progress granularity
 MIN_CHUNK_EPOCHS, MAX_CHUNK_EPOCHS = 5, 50
 
-STATUS = ("running", "finished", "diverged", "early_stopped")
+
+
+class Status(str, enum.Enum):
+    """How a run stands. A str, so ``result.status == "diverged"`` reads as it says."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    DIVERGED = "diverged"
+    EARLY_STOPPED = "early_stopped"
+
+
+STATUS: tuple[Status, ...] = tuple(Status)  # the compiled loop carries an index into this
+_INDEX = {status: i for i, status in enumerate(STATUS)}
 
 
 @dataclass(frozen=True)
@@ -137,7 +153,7 @@ class TrainResult:
     snapshot_epochs: np.ndarray  # (k,)
     snapshots: tuple[list[dict[str, np.ndarray]], ...]  # params at snapshot_epochs
     sharpness: np.ndarray | None  # (k,) lambda_max at snapshot_epochs, if tracked
-    status: str  # one of STATUS
+    status: Status
     diverged_at: int | None
     stopped_at: int | None  # early-stopping epoch
     best_epoch: int  # epoch of the lowest test loss
@@ -149,11 +165,7 @@ class TrainResult:
 
     @property
     def done(self) -> bool:
-        return self.status != "running"
-
-    @property
-    def final_params(self) -> list[dict[str, np.ndarray]]:
-        return self.snapshots[-1]
+        return self.status is not Status.RUNNING
 
     def snapshot_at(self, epoch: int) -> list[dict[str, np.ndarray]]:
         """Parameters of the recorded snapshot nearest to ``epoch``."""
@@ -166,15 +178,31 @@ class TrainResult:
 
 
 class _Static(NamedTuple):
+    """What is compiled in: one program per distinct value (the optimizer is not here:
+    classifier/any_optimizer.py makes it traced data)."""
+
     sizes: tuple[int, ...]
     activation: str
     loss: str
-    optimizer: str
     batch_size: int  # effective; == n_train for full batch
     n_train: int
     n_test: int
-    chunk: int
+    chunk: int  # epochs per compiled call
     dropout: bool
+
+    @property
+    def full_batch(self) -> bool:
+        return self.batch_size >= self.n_train
+
+    @property
+    def steps(self) -> int:
+        return _steps_per_epoch(self.batch_size, self.n_train)
+
+    @property
+    def reuse_gradient(self) -> bool:
+        """Full batch without dropout: the end-of-epoch gradient that is recorded IS the
+        next step's data gradient, so it is computed once (halves the work per epoch)."""
+        return self.full_batch and not self.dropout
 
 
 class _Carry(NamedTuple):
@@ -189,7 +217,7 @@ class _Carry(NamedTuple):
 
 
 class _Programs(NamedTuple):
-    start: Callable  # (params, hp, data) -> (opt_state, metrics, grad, lr(0))
+    init: Callable  # (params, hp) -> optimizer state
     chunk: Callable  # (carry, hp, data, keys, first_epoch, last_epoch) -> (carry, per-epoch outputs)
 
 
@@ -201,120 +229,143 @@ def _chunk_epochs(steps_per_epoch: int) -> int:
     return int(np.clip(CHUNK_STEPS // steps_per_epoch, MIN_CHUNK_EPOCHS, MAX_CHUNK_EPOCHS))
 
 
+def _optimizer(hp) -> tuple[optimizers.GradientTransformation, optimizers.Schedule]:
+    """The run's optimizer and learning-rate schedule, every number of them traced."""
+    kind, a, b, warm = hp["schedule"]
+    lr = optimizers.schedules.parametric(hp["learning_rate"], kind, a, b, warm)
+    return any_optimizer(hp["optimizer"], lr, hp["opt"]), lr
+
+
+def _evaluate(s: _Static, params, data):
+    """Metrics on the full sets (evaluation mode) and the train data-loss gradient."""
+    x_tr, y_tr, x_te, y_te = data
+
+    def train_loss(p):
+        logits = mlp.forward(p, x_tr, s.activation)
+        return mean_loss(logits, y_tr, s.loss), logits
+
+    (l_tr, logits_tr), g = jax.value_and_grad(train_loss, has_aux=True)(params)
+    logits_te = mlp.forward(params, x_te, s.activation)
+    metrics = {
+        "train_loss": l_tr,
+        "test_loss": mean_loss(logits_te, y_te, s.loss),
+        "train_acc": accuracy(logits_tr, y_tr),
+        "test_acc": accuracy(logits_te, y_te),
+        "grad_norms": mlp.layer_norms(g),
+    }
+    return metrics, g
+
+
+def _init(params, hp):
+    return _optimizer(hp)[0].init(ravel_pytree(params)[0])
+
+
+def _apply(opt, params, opt_state, grads):
+    """One update. The optimizer sees all parameters as one vector: every rule here is
+    elementwise, so the numbers are the same as leaf by leaf, and each rule compiles to a
+    few kernels instead of a few per layer (ten rules sit in one program)."""
+    flat, unravel = ravel_pytree(params)
+    updates, opt_state = opt.update(ravel_pytree(grads)[0], opt_state, flat)
+    return unravel(optimizers.apply_updates(flat, updates)), opt_state
+
+
+def _epoch_orders(s: _Static, key, epochs):
+    """Each epoch's permutation of the training set, padded to whole batches: one
+    vectorised draw for the chunk (random draws inside the loops are slow)."""
+    if s.full_batch:
+        return jnp.zeros((s.chunk, 0), jnp.int32)  # unused
+    orders = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(key, e), s.n_train))(epochs)
+    padding = jnp.zeros((s.chunk, s.steps * s.batch_size - s.n_train), orders.dtype)
+    return jnp.concatenate([orders, padding], axis=1)
+
+
+def _train_epoch(s: _Static, opt, hp, data, keys, c: _Carry, epoch, order):
+    """One epoch of updates from the carry; returns (params, opt_state)."""
+    x_tr, y_tr = data[0], data[1]
+    if s.reuse_gradient:
+        grads = jax.tree.map(jnp.add, c.grad, jax.grad(l2_penalty)(c.params, hp["l2"]))
+        return _apply(opt, c.params, c.opt_state, grads)
+
+    def step(state, batch):
+        params, opt_state, t = state
+        if s.full_batch:
+            xb, yb, wb = x_tr, y_tr, None
+        else:
+            idx, wb = batch
+            xb, yb = x_tr[idx], y_tr[idx]
+
+        def objective(p):
+            drop_key = jax.random.fold_in(keys["dropout"], t) if s.dropout else None
+            logits = mlp.forward(p, xb, s.activation, hp["dropout"] if s.dropout else None, drop_key)
+            return mean_loss(logits, yb, s.loss, wb) + l2_penalty(p, hp["l2"])
+
+        params, opt_state = _apply(opt, params, opt_state, jax.grad(objective)(params))
+        return (params, opt_state, t + 1), None
+
+    if s.full_batch:
+        batches, length = None, 1
+    else:
+        # The last, shorter batch is padded; its padding carries zero weight.
+        weights = (np.arange(s.steps * s.batch_size) < s.n_train).astype(np.float32)
+        batches, length = (order.reshape(s.steps, s.batch_size), jnp.asarray(weights.reshape(s.steps, -1))), None
+    t0 = (epoch - 1) * s.steps
+    (params, opt_state, _), _ = jax.lax.scan(step, (c.params, c.opt_state, t0), batches, length=length)
+    return params, opt_state
+
+
+def _advance(c: _Carry, epoch, active, metrics, hp, last_epoch) -> tuple:
+    """The bookkeeping after an epoch: divergence, best test loss, early stopping, the
+    end of the run. Returns (best, since, best_epoch, halted, status). Epoch 0 (the
+    initial network) only sets the best test loss so far."""
+    finite = jnp.isfinite(metrics["train_loss"]) & jnp.isfinite(metrics["test_loss"])
+    trained = active & (epoch > 0)
+    diverged = trained & ~finite
+    improved = active & finite & (metrics["test_loss"] < c.best)
+    best = jnp.where(improved, metrics["test_loss"], c.best)
+    best_epoch = jnp.where(improved, epoch, c.best_epoch)
+    since = jnp.where(improved, 0, c.since + trained.astype(c.since.dtype))
+    early = trained & finite & (hp["patience"] > 0) & (since >= hp["patience"])
+    last = trained & (epoch >= last_epoch)
+    status = jnp.select([diverged, early, last], [_INDEX[Status.DIVERGED], _INDEX[Status.EARLY_STOPPED],
+                                                  _INDEX[Status.FINISHED]], c.status)
+    return best, since, best_epoch, c.halted | diverged | early | last, status
+
+
+def _chunk(s: _Static, carry: _Carry, hp, data, keys, first_epoch, last_epoch):
+    """``s.chunk`` epochs from ``first_epoch``; epoch 0 is the initial network (evaluated,
+    not trained). Epochs after the run halted leave the network as it is (the host drops
+    them). The one program does both, so no second program compiles for epoch 0."""
+    opt, lr_schedule = _optimizer(hp)
+    epochs = first_epoch + jnp.arange(s.chunk)
+
+    def epoch_body(c: _Carry, xs):
+        epoch, order = xs
+        active = ~c.halted
+        params, opt_state = jax.lax.cond(
+            active & (epoch > 0),
+            lambda: _train_epoch(s, opt, hp, data, keys, c, epoch, order),
+            lambda: (c.params, c.opt_state),
+        )
+        m, g = _evaluate(s, params, data)
+        best, since, best_epoch, halted, status = _advance(c, epoch, active, m, hp, last_epoch)
+        out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(epoch * s.steps)}
+        return _Carry(params, opt_state, g, best, since, best_epoch, halted, status), out
+
+    return jax.lax.scan(epoch_body, carry, (epochs, _epoch_orders(s, keys["order"], epochs)))
+
+
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _programs(s: _Static) -> _Programs:
-    act, loss = s.activation, s.loss
-    full_batch = s.batch_size >= s.n_train
-    # Full batch without dropout: the end-of-epoch gradient that is recorded IS the
-    # next step's data gradient, so it is computed once (halves the work per epoch).
-    reuse_gradient = full_batch and not s.dropout
-    steps = _steps_per_epoch(s.batch_size, s.n_train)
-    padded = steps * s.batch_size
-    weights = (np.arange(padded) < s.n_train).astype(np.float32).reshape(steps, s.batch_size)
+    return _Programs(_INIT, jax.jit(functools.partial(_chunk, s)))
 
-    def make_optimizer(hp):
-        kind, a, b, warm = hp["schedule"]
-        lr = optimizers.schedules.parametric(hp["learning_rate"], kind, a, b, warm)
-        return optimizers.build(s.optimizer, learning_rate=lr, **hp["opt"]), lr
 
-    def evaluate(params, data):
-        """Metrics on the full sets (evaluation mode) and the train data-loss gradient."""
-        x_tr, y_tr, x_te, y_te = data
+_INIT = jax.jit(_init)
 
-        def train_loss(p):
-            logits = mlp.forward(p, x_tr, act)
-            return mean_loss(logits, y_tr, loss), logits
 
-        (l_tr, logits_tr), g = jax.value_and_grad(train_loss, has_aux=True)(params)
-        logits_te = mlp.forward(params, x_te, act)
-        metrics = {
-            "train_loss": l_tr,
-            "test_loss": mean_loss(logits_te, y_te, loss),
-            "train_acc": accuracy(logits_tr, y_tr),
-            "test_acc": accuracy(logits_te, y_te),
-            "grad_norms": mlp.layer_norms(g),
-        }
-        return metrics, g
-
-    def start(params, hp, data):
-        opt, lr_schedule = make_optimizer(hp)
-        metrics, g = evaluate(params, data)
-        return opt.init(params), metrics, g, lr_schedule(jnp.zeros([], jnp.int32))
-
-    def chunk(carry: _Carry, hp, data, keys, first_epoch, last_epoch):
-        x_tr, y_tr = data[0], data[1]
-        opt, lr_schedule = make_optimizer(hp)
-        epochs = first_epoch + jnp.arange(s.chunk)
-        if full_batch:
-            orders = jnp.zeros((s.chunk, 0), jnp.int32)  # unused
-        else:
-            # One vectorised draw for the whole chunk: random draws inside the loops are slow.
-            orders = jax.vmap(lambda e: jax.random.permutation(jax.random.fold_in(keys["order"], e), s.n_train))(epochs)
-            orders = jnp.concatenate([orders, jnp.zeros((s.chunk, padded - s.n_train), orders.dtype)], axis=1)
-
-        def apply(params, opt_state, grads):
-            updates, opt_state = opt.update(grads, opt_state, params)
-            return optimizers.apply_updates(params, updates), opt_state
-
-        def step(state, batch):
-            params, opt_state, t = state
-            if full_batch:
-                xb, yb, wb = x_tr, y_tr, None
-            else:
-                idx, wb = batch
-                xb, yb = x_tr[idx], y_tr[idx]
-
-            def objective(p):
-                drop_key = jax.random.fold_in(keys["dropout"], t) if s.dropout else None
-                logits = mlp.forward(p, xb, act, hp["dropout"] if s.dropout else None, drop_key)
-                return mean_loss(logits, yb, loss, wb) + l2_penalty(p, hp["l2"])
-
-            params, opt_state = apply(params, opt_state, jax.grad(objective)(params))
-            return (params, opt_state, t + 1), None
-
-        def run_epoch(c: _Carry, e, order):
-            if reuse_gradient:
-                l2_grad = jax.grad(l2_penalty)(c.params, hp["l2"])
-                grads = jax.tree.map(jnp.add, c.grad, l2_grad)
-                params, opt_state = apply(c.params, c.opt_state, grads)
-            else:
-                t0 = (e - 1) * steps
-                if full_batch:
-                    batches, length = None, 1
-                else:
-                    batches, length = (order.reshape(steps, s.batch_size), jnp.asarray(weights)), None
-                (params, opt_state, _), _ = jax.lax.scan(step, (c.params, c.opt_state, t0), batches, length=length)
-            metrics, g = evaluate(params, data)
-            return params, opt_state, metrics, g
-
-        nan_metrics = jax.eval_shape(evaluate, carry.params, data)[0]
-        nan_metrics = jax.tree.map(lambda a: jnp.full(a.shape, jnp.nan, a.dtype), nan_metrics)
-
-        def epoch_body(c: _Carry, xs):
-            e, order = xs
-            active = ~c.halted
-            params, opt_state, m, g = jax.lax.cond(
-                active,
-                lambda: run_epoch(c, e, order),
-                lambda: (c.params, c.opt_state, nan_metrics, c.grad),
-            )
-            finite = jnp.isfinite(m["train_loss"]) & jnp.isfinite(m["test_loss"])
-            diverged = active & ~finite
-            improved = active & finite & (m["test_loss"] < c.best)
-            best = jnp.where(improved, m["test_loss"], c.best)
-            best_epoch = jnp.where(improved, e, c.best_epoch)
-            since = jnp.where(improved, 0, c.since + active.astype(c.since.dtype))
-            early = active & finite & (hp["patience"] > 0) & (since >= hp["patience"])
-            last = active & (e >= last_epoch)
-            status = jnp.select([diverged, early, last], [2, 3, 1], c.status)
-            halted = c.halted | diverged | early | last
-            new = _Carry(params, opt_state, g, best, since, best_epoch, halted, status)
-            out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(e * steps)}
-            return new, out
-
-        return jax.lax.scan(epoch_body, carry, (epochs, orders))
-
-    return _Programs(jax.jit(start), jax.jit(chunk))
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _evaluation(s: _Static) -> Callable:
+    """(params, data) -> (metrics, grad), alone: a preview needs no training program."""
+    return jax.jit(functools.partial(_evaluate, s))
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,12 +378,19 @@ def snapshot_plan(epochs: int, n_snapshots: int) -> np.ndarray:
 
 
 def _traced_hyperparams(config: TrainConfig) -> dict:
-    hyper = config.resolved_hyperparams()
-    kind, a, b, warm = config.schedule.packed()
+    """Every number the compiled program takes as data: the chosen optimizer's index and
+    hyperparameters, and every other optimizer's defaults (the program holds them all)."""
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    chosen = config.resolved_hyperparams()
+    per_optimizer = {}
+    for name in OPTIMIZER_NAMES:
+        hyper = chosen if name == config.optimizer else dict(optimizers.REGISTRY[name].defaults)
+        per_optimizer[name] = {k: f32(v) for k, v in hyper.items() if k != "learning_rate"}
+    kind, a, b, warm = config.schedule.packed()
     return {
-        "learning_rate": f32(hyper.pop("learning_rate")),
-        "opt": {k: f32(v) for k, v in hyper.items()},
+        "optimizer": jnp.asarray(index_of(config.optimizer), jnp.int32),
+        "learning_rate": f32(chosen["learning_rate"]),
+        "opt": per_optimizer,
         "schedule": (jnp.asarray(kind, jnp.int32), f32(a), f32(b), f32(warm)),
         "l2": f32(config.l2),
         "dropout": f32(config.dropout),
@@ -347,6 +405,7 @@ def _host_params(stacked, i: int) -> list[dict[str, np.ndarray]]:
 
 class _Setup(NamedTuple):
     arch: mlp.Architecture
+    static: _Static
     prog: _Programs
     steps: int
     keys: dict
@@ -360,11 +419,11 @@ def _setup(data: Dataset, config: TrainConfig) -> _Setup:
     arch = config.architecture(data.n_classes)
     batch = data.n_train if config.batch_size is None else min(config.batch_size, data.n_train)
     steps = _steps_per_epoch(batch, data.n_train)
-    static = _Static(arch.sizes, arch.activation, config.loss, config.optimizer, batch,
-                     data.n_train, data.n_test, _chunk_epochs(steps), config.dropout > 0)
+    static = _Static(arch.sizes, arch.activation, config.loss, batch, data.n_train, data.n_test,
+                     _chunk_epochs(steps), config.dropout > 0)
     k_init, k_order, k_drop = jax.random.split(jax.random.key(config.seed), 3)
     arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train), jnp.asarray(data.x_test), jnp.asarray(data.y_test))
-    return _Setup(arch, _programs(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
+    return _Setup(arch, static, _programs(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
                   _traced_hyperparams(config), mlp.init_params(k_init, arch, config.init))
 
 
@@ -373,96 +432,99 @@ def initial_state(data: Dataset, config: TrainConfig) -> tuple[list[dict[str, np
     epoch-0 metrics (train/test loss and accuracy, per-layer gradient norms), without
     compiling the training loop: for previews and the vanishing-gradient lesson."""
     s = _setup(data, config)
-    _, metrics, _, _ = s.prog.start(s.params, s.hp, s.arrays)
+    metrics, _ = _evaluation(s.static)(s.params, s.arrays)
     return mlp.to_numpy(s.params), {k: np.asarray(v) for k, v in metrics.items()}
+
+
+_CURVES = ("train_loss", "test_loss", "train_acc", "test_acc", "grad_norms", "learning_rate")
+
+
+@dataclass
+class _Record:
+    """What the host keeps of a run while it trains; ``result`` freezes it."""
+
+    curves: dict[str, list]
+    snapshot_epochs: list[int]
+    snapshots: list[list[dict[str, np.ndarray]]]
+    sharpness: list[float] = field(default_factory=list)
+    status: Status = Status.RUNNING
+    diverged_at: int | None = None
+    stopped_at: int | None = None
+    best_epoch: int = 0
+
+    def result(self, config: TrainConfig, arch: mlp.Architecture, steps_per_epoch: int) -> TrainResult:
+        c = self.curves
+        n = len(c["train_loss"])
+        return TrainResult(
+            config=config,
+            layer_names=tuple(arch.layer_names()),
+            epoch=np.arange(n),
+            train_loss=np.asarray(c["train_loss"], np.float64),
+            test_loss=np.asarray(c["test_loss"], np.float64),
+            train_acc=np.asarray(c["train_acc"], np.float64),
+            test_acc=np.asarray(c["test_acc"], np.float64),
+            grad_norms=np.asarray(c["grad_norms"], np.float64).reshape(n, arch.n_layers),
+            learning_rate=np.asarray(c["learning_rate"], np.float64),
+            snapshot_epochs=np.asarray(self.snapshot_epochs, int),
+            snapshots=tuple(self.snapshots),
+            sharpness=np.asarray(self.sharpness) if config.track_sharpness else None,
+            status=self.status,
+            diverged_at=self.diverged_at,
+            stopped_at=self.stopped_at,
+            best_epoch=self.best_epoch,
+            steps_per_epoch=steps_per_epoch,
+        )
 
 
 def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
     """Train, yielding the result so far after every compiled chunk (the last one done)."""
-    arch, prog, steps, keys, arrays, hp, params = _setup(data, config)
-    opt_state, m0, g0, lr0 = prog.start(params, hp, arrays)
-    m0 = {k: np.asarray(v) for k, v in m0.items()}
-
-    curves: dict[str, list] = {k: [v] for k, v in m0.items()}
-    curves["learning_rate"] = [np.asarray(lr0)]
+    arch, _, prog, steps, keys, arrays, hp, params = _setup(data, config)
+    record = _Record(curves={k: [] for k in _CURVES}, snapshot_epochs=[], snapshots=[])
     plan = set(snapshot_plan(config.epochs, config.n_snapshots).tolist())
-    snap_epochs: list[int] = [0]
-    snaps: list[list[dict[str, np.ndarray]]] = [mlp.to_numpy(params)]
-    sharp: list[float] = []
-    last_good = snaps[0]
-    diverged_at = stopped_at = None
-    status = "running"
+    last_good = mlp.to_numpy(params)
 
     def sharpness_of(p) -> float:
         return top_hessian_eigenvalue(p, arrays[0], arrays[1], arch.activation, config.loss, hp["l2"],
                                       n_iter=config.sharpness_iters, seed=config.seed)
 
     def add_snapshot(e: int, p: list[dict[str, np.ndarray]]) -> None:
-        snap_epochs.append(e)
-        snaps.append(p)
+        record.snapshot_epochs.append(e)
+        record.snapshots.append(p)
         if config.track_sharpness:
-            sharp.append(sharpness_of(jax.tree.map(jnp.asarray, p)))
-
-    if config.track_sharpness:
-        sharp.append(sharpness_of(params))
+            record.sharpness.append(sharpness_of(jax.tree.map(jnp.asarray, p)))
 
     zero = jnp.zeros([], jnp.int32)
-    carry = _Carry(params, opt_state, g0, jnp.asarray(m0["test_loss"], jnp.float32), zero, zero,
-                   jnp.zeros([], bool), zero)
-    first = 1
-    best_epoch = 0
-    while status == "running":
+    carry = _Carry(params, prog.init(params, hp), jax.tree.map(jnp.zeros_like, params),
+                   jnp.asarray(jnp.inf, jnp.float32), zero, zero, jnp.zeros([], bool), zero)
+    first = 0  # epoch 0, the initial network, is evaluated by the first chunk
+    while record.status is Status.RUNNING:
         carry, out = prog.chunk(carry, hp, arrays, keys, jnp.asarray(first, jnp.int32),
                                 jnp.asarray(config.epochs, jnp.int32))
         active = np.asarray(out["active"])
         stacked = jax.tree.map(np.asarray, out["params"])
-        status = STATUS[int(carry.status)]
+        record.status = STATUS[int(carry.status)]
         n_ran = int(active.sum())
         keep = n_ran
-        if status == "diverged":
-            diverged_at = first + n_ran - 1
+        if record.status is Status.DIVERGED:
+            record.diverged_at = first + n_ran - 1
             keep = n_ran - 1  # the curves end at the last finite epoch
-        for k in curves:
-            curves[k].extend(np.asarray(out[k])[:keep])
+        for k in _CURVES:
+            record.curves[k].extend(np.asarray(out[k])[:keep])
         end = first + keep - 1  # last kept epoch
         for i, e in enumerate(range(first, end + 1)):
             if e in plan:
                 add_snapshot(e, _host_params(stacked, i))
-        if status != "running" and snap_epochs[-1] != end:
+        if record.status is not Status.RUNNING and record.snapshot_epochs[-1] != end:
             # Always end on the final network; if the run diverged on the first epoch
             # of this chunk, that network came from the previous chunk.
             add_snapshot(end, _host_params(stacked, keep - 1) if keep > 0 else last_good)
         if keep > 0:
             last_good = _host_params(stacked, keep - 1)
-        best_epoch = int(carry.best_epoch)
-        if status == "early_stopped":
-            stopped_at = first + n_ran - 1
+        record.best_epoch = int(carry.best_epoch)
+        if record.status is Status.EARLY_STOPPED:
+            record.stopped_at = first + n_ran - 1
         first += n_ran
-        yield _result(config, arch, curves, snap_epochs, snaps, sharp, status, diverged_at, stopped_at,
-                      best_epoch, steps)
-
-
-def _result(config, arch, curves, snap_epochs, snaps, sharp, status, diverged_at, stopped_at, best_epoch, steps):
-    n = len(curves["train_loss"])
-    return TrainResult(
-        config=config,
-        layer_names=tuple(arch.layer_names()),
-        epoch=np.arange(n),
-        train_loss=np.asarray(curves["train_loss"], np.float64),
-        test_loss=np.asarray(curves["test_loss"], np.float64),
-        train_acc=np.asarray(curves["train_acc"], np.float64),
-        test_acc=np.asarray(curves["test_acc"], np.float64),
-        grad_norms=np.asarray(curves["grad_norms"], np.float64).reshape(n, arch.n_layers),
-        learning_rate=np.asarray(curves["learning_rate"], np.float64),
-        snapshot_epochs=np.asarray(snap_epochs, int),
-        snapshots=tuple(snaps),
-        sharpness=np.asarray(sharp) if config.track_sharpness else None,
-        status=status,
-        diverged_at=diverged_at,
-        stopped_at=stopped_at,
-        best_epoch=best_epoch,
-        steps_per_epoch=steps,
-    )
+        yield record.result(config, arch, steps)
 
 
 def train(

@@ -314,8 +314,8 @@ def test_minibatch_sgd_equals_a_reshuffling_loop(small):
         for s in range(0, small.n_train, batch):
             idx = perm[s:s + batch]
             params, state = step(params, state, x[idx], y[idx])
-    np.testing.assert_allclose(r.final_params[0]["w"], params[0]["w"], rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(r.final_params[1]["b"], params[1]["b"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(r.snapshots[-1][0]["w"], params[0]["w"], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(r.snapshots[-1][1]["b"], params[1]["b"], rtol=1e-4, atol=1e-5)
 
 
 def test_same_seed_same_curves_and_prefix_independent_of_length(small):
@@ -331,8 +331,9 @@ def test_same_seed_same_curves_and_prefix_independent_of_length(small):
 
 
 def test_hyperparameters_are_traced_not_compiled_in(small):
-    """New learning rate, momentum, L2, dropout rate, schedule, patience, seed and epoch
-    count reuse the compiled program (one trace of the chunk function)."""
+    """New learning rate, momentum, L2, dropout rate, schedule, patience, seed, epoch
+    count and even another optimizer reuse the compiled program (one trace of the chunk
+    function)."""
     from optimizers import ScheduleConfig
 
     base = TrainConfig(hidden=(8,), optimizer="momentum", batch_size=16, dropout=0.2, epochs=12, seed=2)
@@ -342,17 +343,19 @@ def test_hyperparameters_are_traced_not_compiled_in(small):
                                   dropout=0.4, schedule=ScheduleConfig("cosine", (("decay_steps", 50),)),
                                   patience=5, seed=9, epochs=7)
     r = training.train(small, variant)
+    other = training.train(small, variant.with_optimizer("adam", {"b1": 0.8}))
     assert training._programs.cache_info().misses == misses
     arch = base.architecture(2)
-    static = training._Static(arch.sizes, "tanh", "cross_entropy", "momentum", 16, small.n_train, small.n_test,
+    static = training._Static(arch.sizes, "tanh", "cross_entropy", 16, small.n_train, small.n_test,
                               training._chunk_epochs(r.steps_per_epoch), True)
     assert training._programs(static).chunk._cache_size() == 1
+    assert not np.allclose(other.train_loss, r.train_loss)  # the switch did pick another rule
 
 
 def test_dropout_training_records_evaluation_mode_metrics(small):
     cfg = TrainConfig(hidden=(8,), optimizer="momentum", batch_size=16, dropout=0.5, epochs=6, seed=2)
     r = training.train(small, cfg)
-    p = jax.tree.map(jnp.asarray, r.final_params)
+    p = jax.tree.map(jnp.asarray, r.snapshots[-1])
     logits = model.forward(p, jnp.asarray(small.x_test), "tanh")
     np.testing.assert_allclose(r.test_loss[-1], losses.mean_loss(logits, jnp.asarray(small.y_test), "cross_entropy"),
                                rtol=1e-5)
@@ -377,7 +380,7 @@ def test_divergence_stops_and_keeps_the_finite_curve(small):
     assert r.epochs_run == r.diverged_at - 1 and len(r.train_loss) == r.diverged_at
     assert np.all(np.isfinite(r.train_loss)) and np.all(np.isfinite(r.test_loss))
     assert r.snapshot_epochs[-1] == r.epochs_run
-    assert all(np.all(np.isfinite(layer["w"])) for layer in r.final_params)
+    assert all(np.all(np.isfinite(layer["w"])) for layer in r.snapshots[-1])
 
 
 def test_early_stopping_on_test_loss():
@@ -419,6 +422,6 @@ def test_compare_same_start_different_paths(small):
     assert seen[-1] == (10, 10) and all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
     assert gd.sharpness is not None and len(gd.sharpness) == len(gd.snapshot_epochs) == 3
     # The recorded sharpness is the top Hessian eigenvalue of the training objective.
-    p = jax.tree.map(jnp.asarray, gd.final_params)
+    p = jax.tree.map(jnp.asarray, gd.snapshots[-1])
     direct = sharpness.top_hessian_eigenvalue(p, small.x_train, small.y_train, "tanh")
     assert abs(gd.sharpness[-1] - direct) < 1e-3 * abs(direct)
