@@ -3,7 +3,7 @@
 Streamlit 1.67 draws every Plotly chart twice when it mounts one (and it mounts a new one
 on every rerun): once from the figure, and once more after it has copied the figure to
 apply a theme. Plotly.react then compares the copy with what it drew. Three things in
-our figures made it draw everything again, measured at 15-40 ms a chart:
+our figures made it draw everything again, the most expensive part of a chart's redraw:
 
 - typed arrays (Plotly's base64 form for NumPy arrays) are not JavaScript arrays, so a
   copied one always counts as changed; plain lists do not;
@@ -13,8 +13,8 @@ our figures made it draw everything again, measured at 15-40 ms a chart:
   into the layout itself here, and the page passes ``theme=None`` (Streamlit's theme would
   put a template back).
 
-With all three the second pass costs 3-5 ms. A rerun of the Playground (three charts)
-went from 615 to 560 ms (median of 8, headless chromium on 2 cores).
+With all three the second pass is a fraction of the first (figures: benchmarks/MEASURED.md).
+The figure object itself is ui.compat.PreparedFigure: Streamlit takes its spec as it is.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+
+from ui.compat import PreparedFigure
 
 SIGNIFICANT = 7  # float32 holds about 7 significant digits: no more is sent
 _AXIS = re.compile(r"^[xy]axis\d*$")
@@ -97,25 +99,11 @@ def inline_template(layout: dict, has_2d: bool, has_3d: bool) -> dict:
 _3D = {"surface", "scatter3d", "mesh3d", "cone", "streamtube", "isosurface", "volume"}
 
 
-class WiredFigure(go.Figure):
-    """A go.Figure that serializes to a prepared spec (Streamlit calls to_dict())."""
-
-    def __init__(self, spec: dict) -> None:
-        super().__init__(_validate=False)
-        self._spec = spec
-
-    def to_dict(self) -> dict:
-        return self._spec
-
-    def to_plotly_json(self) -> dict:
-        return self._spec
-
-
-def to_wire(fig: go.Figure) -> WiredFigure:
+def to_wire(fig: go.Figure) -> PreparedFigure:
     """fig as the browser should get it (see the module's docstring)."""
     spec = plain(fig.to_dict())
     types = {t.get("type", "scatter") for t in spec.get("data", [])}
     layout = inline_template(spec.get("layout", {}), has_2d=bool(types - _3D), has_3d=bool(types & _3D))
     layout["datarevision"] = 1
     spec["layout"] = layout
-    return WiredFigure(spec)
+    return PreparedFigure(spec)

@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import jax
-import numpy as np
 import jax.numpy as jnp
 from jax import lax
 
-from optimizers.params import HyperParam
+from optimizers.hyperparam import HyperParam
 
 Schedule = Callable[[jax.Array], jax.Array]
 
@@ -169,10 +168,6 @@ class ScheduleConfig:
         given = dict(self.params)
         values = [float(given.get(p.name, p.default)) for p in spec.params] + [0.0, 0.0]
         return float(KINDS.index(self.kind)), values[0], values[1], float(self.warmup_steps)
-
-    def table(self, length: int) -> np.ndarray:
-        """The multipliers eta_t / eta_0 for t = 0 .. length - 1 (one compile per length)."""
-        return np.asarray(table_kernel(np.asarray(self.packed(), np.float32), int(length)))
 
     def build(self, init_value) -> Schedule:
         kind, a, b, w = self.packed()

@@ -21,6 +21,13 @@ os.environ.setdefault("DESCENT_LAB_NO_WARMUP", "1")
 # after it, and a chart test's template check depended on the order the files ran in.
 import streamlit.elements.plotly_chart  # noqa: E402,F401
 
+# The process's start-up, before any test computes, as a server's first page run does it:
+# JAX's settings (some are read when JAX creates its backend), our Plotly template back as
+# the default, the memory trimmer (the warm-up is off, above).
+from ui import startup  # noqa: E402
+
+startup.start()
+
 
 def open_page(page: str | None, query: dict[str, str] | None = None, timeout: float = 60):
     """An AppTest for ``page`` (e.g. "pages/1_Playground.py"; None for home), not yet run.

@@ -185,3 +185,64 @@ def test_an_interrupted_page_run_cancels_its_job_and_frees_the_slot(monkeypatch)
     assert q.counts() == (1, 0)
     go.set()
     assert not ran
+
+
+# ---------------------------------------------------------------------------------------
+# cached: finished results shared by every session (st.cache_resource)
+
+
+def unique_key(*parts) -> tuple:
+    """A key no other test (st.cache_resource is process-wide) has used."""
+    import uuid
+
+    return (uuid.uuid4().hex, *parts)
+
+
+def test_a_cached_result_is_computed_once_and_returned_without_queueing(monkeypatch):
+    monkeypatch.setattr(jobs, "POLL_S", 0.01)
+    key, calls = unique_key("sweep", b"\x00\x01"), []
+    first = jobs.cached(key, lambda report: calls.append(1) or {"map": 1}, "Sweeping", Slot())
+    submitted: list = []
+    monkeypatch.setattr(jobs.QUEUE, "submit", lambda *a, **k: submitted.append(a))
+    assert jobs.cached(key, lambda report: calls.append(1) or {"map": 2}, "Sweeping", Slot()) is first
+    assert calls == [1] and not submitted  # the second call neither computed nor queued
+
+
+def test_a_waiting_job_takes_the_result_another_session_computed(monkeypatch):
+    monkeypatch.setattr(jobs, "POLL_S", 0.01)
+    monkeypatch.setattr(jobs, "QUEUE", jobs.JobQueue(1))
+    monkeypatch.setattr(jobs, "_owner", lambda: threading.current_thread().name)  # one session per thread
+    key, started, go = unique_key("basins"), threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+    first = threading.Thread(target=lambda: results.update(a=jobs.cached(key, blocker(started, go, "A's"), "A",
+                                                                          Slot())), name="session A")
+    first.start()
+    assert started.wait(WAIT)  # A's job runs; B's will queue behind it
+    second_ran = []
+    second = threading.Thread(target=lambda: results.update(
+        b=jobs.cached(key, lambda report: second_ran.append(1) or "B's", "B", Slot())), name="session B")
+    second.start()
+    go.set()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert results == {"a": "A's", "b": "A's"} and not second_ran
+
+
+def test_surfaces_in_a_key_are_the_same_when_they_are_the_same_formula(monkeypatch):
+    import dataclasses
+
+    import surfaces
+
+    monkeypatch.setattr(jobs, "POLL_S", 0.01)
+    tag = unique_key()
+    bowl = surfaces.from_expression("x^2 + y^2")
+    jobs.cached((*tag, bowl), lambda report: "bowl", "", Slot())
+    rebuilt = dataclasses.replace(bowl)  # another object, as after the formula cache let it go
+    assert rebuilt is not bowl
+    assert jobs.cached((*tag, rebuilt), lambda report: "computed again", "", Slot()) == "bowl"
+    other = surfaces.from_expression("x^2 + 2*y^2")
+    assert jobs.cached((*tag, other), lambda report: "other", "", Slot()) == "other"
+    ravine = surfaces.get("ravine", condition=10.0)
+    assert jobs.cached((*tag, ravine), lambda report: "ravine 10", "", Slot()) == "ravine 10"
+    steeper = surfaces.get("ravine", condition=20.0)
+    assert jobs.cached((*tag, steeper), lambda report: "ravine 20", "", Slot()) == "ravine 20"

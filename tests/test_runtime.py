@@ -1,53 +1,106 @@
-"""ui.runtime: closed sessions are reaped once their reconnect window has passed."""
+"""ui.startup and ui.runtime: start-up is one explicit call, nothing runs on import; the
+persistent compilation cache is bounded, quiet when unwritable and self-repairing; the
+warm-up runs every task it can. (Reaping closed sessions: tests/test_compat.py.)"""
 from __future__ import annotations
 
-import threading
-from types import SimpleNamespace
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
-from streamlit.runtime.caching.ttl_cache import TTLCache
+import pytest
 
+from tests.conftest import ROOT
 from ui import runtime as app_runtime
+from ui import warmup
 
 
-def test_expired_closed_sessions_are_reaped(monkeypatch) -> None:
-    clock = [0.0]
-    cache = TTLCache(maxsize=128, ttl=30, timer=lambda: clock[0])
-    for i in range(3):
-        cache[f"s{i}"] = SimpleNamespace(session=f"session {i}")
-    manager = SimpleNamespace(_storage_lock=threading.Lock(), _session_storage=SimpleNamespace(_cache=cache))
-    import streamlit.runtime as st_runtime
-
-    monkeypatch.setattr(st_runtime, "exists", lambda: True)
-    monkeypatch.setattr(st_runtime, "get_instance", lambda: SimpleNamespace(_session_mgr=manager))
-    clock[0] = 10.0
-    assert app_runtime.reap_expired_sessions() == 0  # still inside the 30 s window: kept for a reconnect
-    assert len(cache._data) == 3
-    clock[0] = 31.0
-    assert app_runtime.reap_expired_sessions() == 3
-    assert len(cache._data) == 0
+def run_code(code: str, unset: tuple[str, ...] = (), **env: str) -> dict:
+    """Run code in a fresh interpreter at the repository's root, with ``env`` set and the
+    variables in ``unset`` removed; its last line of output, as JSON."""
+    env = {**{k: v for k, v in os.environ.items() if k not in unset}, "PYTHONPATH": str(ROOT), **env}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
+                         timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_reaping_is_off_without_a_runtime_or_with_other_internals(monkeypatch) -> None:
-    import streamlit.runtime as st_runtime
+# ---------------------------------------------------------------------------------------
+# Start-up
 
-    monkeypatch.setattr(st_runtime, "exists", lambda: False)
-    assert app_runtime.reap_expired_sessions() == 0
-    monkeypatch.setattr(st_runtime, "exists", lambda: True)
-    monkeypatch.setattr(st_runtime, "get_instance", lambda: SimpleNamespace())  # no _session_mgr
-    assert app_runtime.reap_expired_sessions() == 0
+STARTUP = """
+import json, threading
+import jax
+import ui.frame, ui.jobs, ui.runtime, ui.warmup  # importing does nothing but import
+from ui import startup, warmup
+
+def ours():
+    return sorted(t.name for t in threading.enumerate() if t.name.startswith("descent-lab"))
+
+before = {"dir": jax.config.jax_compilation_cache_dir, "async": jax.config.read("jax_cpu_enable_async_dispatch"),
+          "threads": ours()}
+first, second = startup.start(), startup.start()
+print(json.dumps({"before": before, "first": first, "second": second,
+                  "dir": jax.config.jax_compilation_cache_dir, "async": jax.config.read("jax_cpu_enable_async_dispatch"),
+                  "threads": ours(), "page_drawn": warmup.page_drawn.is_set()}))
+"""
+
+
+def test_start_up_is_one_explicit_call_once_per_process(tmp_path) -> None:
+    got = run_code(STARTUP, unset=("DESCENT_LAB_NO_WARMUP",), DESCENT_LAB_CACHE=str(tmp_path))
+    assert got["before"] == {"dir": None, "async": True, "threads": []}, "importing ui configured or started something"
+    assert (got["first"], got["second"]) == (True, False)
+    assert got["dir"] == str(tmp_path / "jax") and got["async"] is False
+    # One trimmer and one warm-up, the warm-up waiting for the first page to be drawn.
+    assert got["threads"].count("descent-lab-trim") == 1 and got["threads"].count("descent-lab-warmup") == 1
+    assert not got["page_drawn"]
+
+
+def test_no_module_computes_with_jax_before_start_up() -> None:
+    """Start-up runs at the top of a page, after the page's imports: an import that ran a
+    JAX computation would create JAX's backend before its settings are applied."""
+    code = """
+import importlib, json, pkgutil
+names = []
+for package in ("ui", "experiments", "charts", "optimizers", "surfaces", "classifier"):
+    module = importlib.import_module(package)
+    names.append(package)
+    for info in pkgutil.iter_modules(module.__path__, package + "."):
+        importlib.import_module(info.name)
+        names.append(info.name)
+from ui import compat
+print(json.dumps({"imported": names, "backend": compat.jax_backend_started()}))
+"""
+    got = run_code(code)
+    assert {"ui.frame", "ui.jobs", "experiments.common", "charts.surface", "optimizers.trace"} <= set(got["imported"])
+    assert got["backend"] is False
+
+
+def test_the_warm_up_runs_every_task_it_can() -> None:
+    ran = []
+
+    def broken() -> None:
+        raise ValueError("a task that fails")
+
+    finished = warmup.run([("first", lambda: ran.append("first")), ("broken", broken),
+                           ("last", lambda: ran.append("last"))])
+    assert finished == ["first", "last"] and ran == ["first", "last"]
+
+
+def test_the_warm_up_has_a_task_for_every_page() -> None:
+    from ui.frame import available_pages
+    from ui.warmup_tasks import TASKS
+
+    pages = {p.path.split("_", 1)[1].removesuffix(".py").lower() for p in available_pages() if p.path != "app.py"}
+    assert pages, "no page found"
+    assert {name for name, _ in TASKS} == pages
+    assert all(callable(fn) for _, fn in TASKS)
 
 
 # ---------------------------------------------------------------------------------------
 # The persistent compilation cache: bounded, quiet when unwritable, self-repairing.
 
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import pytest  # noqa: E402
-
-from tests.conftest import ROOT  # noqa: E402
 
 # Configures the app's runtime, compiles two small programs, and prints what was logged and
 # warned, and the cache's settings.
@@ -62,7 +115,8 @@ class Keep(logging.Handler):
 logging.getLogger().addHandler(Keep())
 with warnings.catch_warnings(record=True) as caught:
     import jax, jax.numpy as jnp
-    import ui.runtime as r
+    from ui import startup
+    startup.start()
     for k in range(2):
         jax.jit(lambda v, k=k: jnp.sin(v) * (k + 2))(jnp.ones(3)).block_until_ready()
 print(json.dumps({"logged": records, "warned": [str(w.message) for w in caught],
@@ -72,13 +126,7 @@ print(json.dumps({"logged": records, "warned": [str(w.message) for w in caught],
 
 
 def run_child(cache: Path) -> dict:
-    import json
-
-    env = {**os.environ, "DESCENT_LAB_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_code(CHILD, DESCENT_LAB_CACHE=str(cache))
 
 
 def test_cache_is_size_limited_and_written(tmp_path) -> None:

@@ -93,7 +93,7 @@ def test_catalog_metadata_is_sane(key: str) -> None:
 def test_global_minimum_labels_mark_the_lowest_minima(key: str) -> None:
     s = surfaces.get(key)
     if not s.minima:
-        return
+        pytest.skip(f"{key} has no known minimum")
     values = {lm.point: curvature.value(s, lm.point) for lm in s.minima}
     best = min(values.values())
     for lm in s.minima:

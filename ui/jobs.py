@@ -1,46 +1,51 @@
 """One bounded queue for heavy work (training, sweep maps, basin maps, fair races), shared
 by every session of the server.
 
-Why: Streamlit runs each session's script on its own thread, so five students each
-asking for a 29 s basin map ran five at once on two cores; the burst lasted 172 s and a
-sixth student's Playground rerun (1-2 s) took 2-10 s, once 49 s. Here heavy work runs
-on ``SLOTS`` worker threads, first come first served, and everything else (a Playground
-rerun, the step inspector, a Curvature click) runs on the session's own thread as
-before, never waiting for a slot.
+Why: Streamlit runs each session's script on that session's own thread, so five students
+each asking for a basin map ran five at once on two cores, and a sixth student's
+Playground rerun waited for all of them. Here heavy work runs on ``SLOTS`` worker
+threads, first come first served, and everything else (a Playground rerun, the step
+inspector, a Curvature click) runs on the session's own thread as before, never waiting
+for a slot.
 
 * ``SLOTS = max(1, cores - 1)``: at most one heavy job per core, and one core left for
   interactive work. A job keeps to about one core: the Sweeps page runs its batches in
   chunks small enough that optimizers.trace_batch does not spread them over its own
   thread pool (optimizers.sweeps.trace_in_chunks), and runs train one after another.
-  Measured on the 2-core server (other processes kept its load at 5-26 throughout, so
-  these are rough): a sixth session rerunning the Playground next to five heavy jobs,
-  alternating bursts, took 1.14-2.01x its idle median with the queue (median 1.56x) and
-  1.40-3.77x (median 2.39x) with the five running at once as before; with two slots
-  instead of one, 2.76x against 2.03-2.23x (separate runs, load 5-10).
-* Workers keep normal priority. A lower one (nice 10 on the worker thread) made no
-  measurable difference (alternating bursts: 2.28x idle with it, 2.17x without): XLA
-  runs the Classifier's arithmetic on its own threads, which a worker's priority does
-  not reach.
+  With the queue, an interactive session beside five heavy ones slowed down less than
+  with the five running at once, and less than with two slots (benchmarks/hostile.py;
+  figures in benchmarks/MEASURED.md).
+* Workers keep normal priority: a lower one made no measurable difference, as XLA runs
+  the Classifier's arithmetic on its own threads, which a worker's priority does not
+  reach.
 * A waiting session sees "Queued: n ahead of you" with a progress bar, redrawn every
   ``POLL_S``; a running job's bar follows its reports. Each redraw is also where
   Streamlit raises its RerunException or StopException when the user changed something
   or closed the tab (Streamlit asks a disconnected session's script to stop at once).
   The ``finally`` of ``run`` then cancels the job: a waiting job leaves the queue, a
   running one stops at its next report (``Cancelled``) and its worker takes the next.
-  With a real server and browser: a closed tab's running job was cancelled and the next
-  session's job started 0.3 s later; a closed tab's waiting job left the queue unrun.
+  With a real server and browser, a closed tab's running job was cancelled and the next
+  session's job started at once; a closed tab's waiting job left the queue unrun.
+* Finished results are kept in ``st.cache_resource`` (``RESULT_ENTRIES`` of them, least
+  recently used out), shared by every session: see ``cached``.
 
 ``JobQueue`` is plain threading (tested without Streamlit in tests/test_jobs.py); ``run``
-is the Streamlit side.
+and ``cached`` are the Streamlit side.
 """
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, deque
+import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Hashable, TypeVar
 
+import streamlit as st
+
+from catalog import t
+
 from optimizers.trace import usable_cores
+from surfaces.base import Surface
 
 T = TypeVar("T")
 Report = Callable[[float, str], None]  # (fraction done, what is being done)
@@ -51,7 +56,6 @@ POLL_S = 0.2
 SLOTS = max(1, usable_cores() - 1)
 
 # What a user reads; module-level templates so they can move to a message catalog.
-QUEUED = "Queued: {n} ahead of you. Heavy computations take turns on this shared server, so every page stays quick."
 
 
 class Cancelled(Exception):
@@ -175,53 +179,27 @@ class JobQueue:
 QUEUE = JobQueue(SLOTS)
 
 
-class Results:
-    """A small least-recently-used map of finished heavy results, shared by sessions: a
-    rerun that only picks a cell, or a second student asking for the same map, gets it
-    without queueing again. Values are never mutated by the pages."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return None
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-# Heavy results of the Sweeps page (sweep maps, basin runs, races); a basin map's end
-# states are ~1 MB at 200 x 200, so this holds a few tens of MB at most.
-RESULTS = Results(16)
+# Heavy results of the Sweeps page (sweep maps, basin runs, races) kept at once; a basin
+# map's end states are about 1 MB at 200 x 200, so this holds a few tens of MB at most.
+RESULT_ENTRIES = 16
 
 
 # ---------------------------------------------------------------------------------------
 # Streamlit side
 
 
-def _owner() -> str:
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+_OWNER = "_jobs_owner"  # session_state key of this session's name in the queue
 
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx.session_id if ctx is not None else ""
+
+def _owner() -> str:
+    """This browser session's name in the queue (made on its first heavy job)."""
+    return st.session_state.setdefault(_OWNER, uuid.uuid4().hex)
 
 
 def run(fn: Callable[[Report], T], what: str, slot: Any = None, queue: JobQueue | None = None) -> T:
     """Run ``fn(report)`` as a heavy job of this session and return its result (or raise
     its exception). ``slot`` (an ``st.empty()``; a new one if None) shows the queue
     position, then the job's progress, and is cleared at the end."""
-    import streamlit as st
-
     queue = queue or QUEUE
     slot = slot if slot is not None else st.empty()
     job = queue.submit(fn, owner=_owner(), what=what)
@@ -232,7 +210,7 @@ def run(fn: Callable[[Report], T], what: str, slot: Any = None, queue: JobQueue 
             n = queue.ahead(job)
             if job.state == "waiting":
                 first = first or max(n, 1)
-                slot.progress(max(0.0, 1.0 - n / first), text=QUEUED.format(n=n))
+                slot.progress(max(0.0, 1.0 - n / first), text=t("app.queued", n=n))
             else:
                 slot.progress(job.fraction, text=job.text or what)
         result = job.outcome()
@@ -242,20 +220,39 @@ def run(fn: Callable[[Report], T], what: str, slot: Any = None, queue: JobQueue 
     return result
 
 
+class _Box:
+    """Holds one finished result (None until there is one)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: Any = None
+
+
+def _surface_identity(surface: Surface) -> tuple:
+    """What makes two surfaces the same for a result: a typed formula rebuilt after its
+    cache let it go is still the same surface."""
+    return surface.key, surface.params, surface.expression, surface.domain
+
+
+@st.cache_resource(max_entries=RESULT_ENTRIES, show_spinner=False, hash_funcs={Surface: _surface_identity})
+def _box(key: Hashable) -> _Box:
+    """The box for ``key``: one per key, shared by every session."""
+    return _Box()
+
+
 def cached(key: Hashable, fn: Callable[[Report], T], what: str, slot: Any = None) -> T:
-    """``run`` through RESULTS: a result already there is returned without queueing, and
-    a job that waited checks again before computing (another session may have asked for
-    the same thing meanwhile)."""
-    hit = RESULTS.get(key)
-    if hit is not None:
-        return hit
+    """``run`` with its result kept for every session: a result already there is returned
+    without queueing (a rerun that only picks a cell, a second student asking for the same
+    map), and a job that waited checks again before computing (another session may have
+    asked for the same thing meanwhile). Results are never mutated by the pages."""
+    box = _box(key)
+    if box.value is not None:
+        return box.value
 
     def job(report: Report) -> T:
-        found = RESULTS.get(key)
-        if found is not None:
-            return found
-        out = fn(report)
-        RESULTS.put(key, out)
-        return out
+        if box.value is None:
+            box.value = fn(report)
+        return box.value
 
     return run(job, what, slot)

@@ -1,8 +1,8 @@
 """Start the browser's download of Plotly.js before a page does its heavy work.
 
 Streamlit loads its Plotly chart component (Plotly.js, some megabytes of script) only when
-the first chart arrives; in headless chromium on a 2-core machine that took ~3 s after
-the Playground's first run had finished, most of a cold start. A 10 px high empty chart,
+the first chart arrives; on a cold start that download came after the Playground's first
+run had finished and was most of the wait (benchmarks/cold_start.py). A 10 px high empty chart,
 sent as the first element of a session's first run, starts that download while the
 server imports JAX and compiles; the page's footer removes it again.
 
@@ -15,7 +15,12 @@ import threading
 import streamlit as st
 
 _SENT = "_plotly_preload_sent"
-_run = threading.local()  # each script run executes on its own thread
+# This run's placeholder slot. Thread-local: a session's script runs one at a time on
+# that session's ScriptRunner thread, and sessions never share one (Streamlit 1.67 starts
+# a thread for a run and keeps it for the reruns it handles itself, st.rerun included, so
+# a thread can see several runs of its session, one after another: plotly_early sets the
+# slot anew at the top of every run).
+_run = threading.local()
 
 # One invisible point: Plotly refuses a figure without traces, and one under 10 px high.
 _FIGURE = {
@@ -31,6 +36,7 @@ def plotly_early() -> None:
     loaded already). Every run holds the same empty slot for it, so that the page's own
     elements keep their places: shifted by one, each would be drawn anew on the next run."""
     slot = st.empty()
+    _run.slot = None
     if st.session_state.get(_SENT):
         return
     st.session_state[_SENT] = True

@@ -1,4 +1,5 @@
-"""Process-wide JAX set-up, done once when the first page imports ui.
+"""Process-wide set-up of JAX and the server's memory, applied by ui.startup.start()
+(once per process, never on import).
 
 JAX's persistent compilation cache lives in the user's cache folder (never in the
 repository), so a restarted server loads compiled programs instead of compiling again.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import jax
 
-_DONE = False
+from ui import compat
 
 
 def cache_dir() -> Path:
@@ -29,7 +30,7 @@ _log = logging.getLogger("descent_lab")
 
 def _writable(path: Path) -> bool:
     """Whether files can be made in path. Checked once: JAX would otherwise warn on every
-    program it fails to write (74 warnings in three page loads of a read-only cache)."""
+    program it fails to write, dozens of warnings a page load."""
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
@@ -43,14 +44,17 @@ def drop_unreadable_entries(path: Path) -> list[Path]:
     """Delete cache entries that do not decompress. JAX skips writing a program whose key
     already has a file, so a truncated or garbage entry would otherwise be read, refused
     and compiled around on every start, forever. Returns what was deleted."""
-    from jax._src import compilation_cache  # JAX's own entry format (jax 0.10)
-
     dropped = []
     for entry in path.glob("*-cache"):
         try:
-            body = compilation_cache.decompress_executable(entry.read_bytes())
+            body = compat.decompress_jax_cache_entry(entry.read_bytes())
             if len(body) <= 8:  # the compile-time header alone
                 raise ValueError("empty entry")
+        except compat.CompatError:
+            # Another JAX: its entries cannot be judged here, and deleting them all would
+            # make every start compile everything.
+            _log.exception("Descent Lab: the compilation cache %s was not checked", path)
+            return dropped
         except Exception:  # noqa: BLE001 (any failure to read it back means the entry is useless)
             for stale in (entry, entry.with_name(entry.name[: -len("-cache")] + "-atime")):
                 stale.unlink(missing_ok=True)
@@ -61,13 +65,10 @@ def drop_unreadable_entries(path: Path) -> list[Path]:
 
 
 def configure() -> None:
-    global _DONE
-    if _DONE:
-        return
-    _DONE = True
+    """Apply the process-wide JAX settings; before the first computation, as some are read
+    when JAX creates its backend. Starts the cache's check in the background."""
     # Our programs are microseconds long and their results are read at once: running them
-    # on the calling thread saves a hand-off to JAX's worker thread (measured: a
-    # 1,000-step trace 91 -> 57 us). Process-wide, so set here, once, at start-up.
+    # on the calling thread saves a hand-off to JAX's worker thread on every call.
     jax.config.update("jax_cpu_enable_async_dispatch", False)
     path = cache_dir()
     if not _writable(path):
@@ -83,55 +84,66 @@ def configure() -> None:
                      daemon=True).start()
 
 
-def reap_expired_sessions() -> int:
-    """Drop the closed sessions whose reconnect window (server.disconnectedSessionTTL) has
-    passed. Streamlit keeps a closed tab's session for that window in a TTL cache that it
-    only reaps when the next session closes, so after a class closes its tabs thirty
-    sessions' worth of memory stayed until someone else came and went (load test, two
-    minutes after 30 sessions closed: +22% over the baseline without this, +4% with it).
-    Reaping is what Streamlit itself does on its next write; it reaches private
-    attributes, so any change in them just turns this off. Returns how many."""
-    try:
-        from streamlit import runtime
+COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
-        if not runtime.exists():
-            return 0
-        manager = runtime.get_instance()._session_mgr
-        lock = getattr(manager, "_storage_lock", None)
-        cache = manager._session_storage._cache
-        if lock is None:
-            return len(cache.expire())
-        with lock:
-            return len(cache.expire())
-    except Exception:  # noqa: BLE001 (another Streamlit version: nothing to reap here)
-        return 0
+
+def _malloc_trim():
+    """glibc's malloc_trim, or None (macOS, musl: nothing to trim)."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_after_compiles() -> bool:
+    """Hand the memory each XLA compile frees back to the OS right after the compile.
+
+    A compile (a typed formula's Hessian, a Classifier architecture) takes a few hundred
+    MB for a moment, and glibc keeps what is freed in its arenas: without this, compiles
+    in a row stack their leftovers, and the periodic trim below comes too late for the
+    peak (Community Cloud restarts an app over its memory limit). JAX's public monitoring
+    events cover every compile in the process, whichever thread asked for it. Called once
+    by ui.startup.start; returns whether trimming is available here."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+
+    def on_event(event: str, duration: float, **_) -> None:
+        if event == COMPILE_EVENT:
+            trim(0)
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    return True
 
 
 def _trim_forever(period_s: float) -> None:
-    """Hand freed memory back to the operating system now and then. After a class closes
-    its tabs, CPython and glibc keep the freed heap as their own (measured: the server
-    stayed 17% above its baseline two minutes later); malloc_trim returns it."""
-    import ctypes
+    """Free closed sessions and hand freed memory back to the operating system now and
+    then. After a class closes its tabs, Streamlit keeps their sessions until the next tab
+    closes (compat.reap_expired_sessions frees them), and CPython and glibc keep the freed
+    heap as their own (malloc_trim returns it)."""
     import gc
     import time
 
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return  # not glibc: nothing to trim
+    trim = _malloc_trim()
+    reaping = True
     while True:
         time.sleep(period_s)
-        reap_expired_sessions()
+        if reaping:
+            try:
+                compat.reap_expired_sessions()
+            except compat.CompatError:
+                _log.exception("Descent Lab: closed sessions are no longer freed early")
+                reaping = False
         gc.collect()
-        libc.malloc_trim(0)
+        if trim is not None:
+            trim(0)
 
 
-def start_trimmer(period_s: float = 20.0) -> None:
-    global _TRIMMER
-    if _TRIMMER is None:
-        _TRIMMER = threading.Thread(target=_trim_forever, args=(period_s,), name="descent-lab-trim", daemon=True)
-        _TRIMMER.start()
-
-
-_TRIMMER = None
-configure()
+def start_trimmer(period_s: float = 20.0) -> threading.Thread:
+    """The background thread that frees memory every period_s seconds (one per process:
+    ui.startup.start calls this once)."""
+    thread = threading.Thread(target=_trim_forever, args=(period_s,), name="descent-lab-trim", daemon=True)
+    thread.start()
+    return thread

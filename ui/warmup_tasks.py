@@ -1,40 +1,43 @@
-"""The warm-up tasks: each page's default view, through the same library calls."""
+"""The warm-up tasks: each page's default view, through the same library calls as the
+page. Imported by the warm-up thread only (ui/warmup.py), never at start-up."""
 from __future__ import annotations
 
 import optimizers
 import surfaces
-from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE
-from ui.surface_view import ZOOM_GRID, critical_of, fill_of, grid_of
-from ui.warmup import task
+from experiments import playground as playground_experiment
+from ui.surface_view import ZOOM_GRID, critical_of, fill_of, grid_of, landscape_of
 
 
-@task("playground")
 def playground() -> None:
-    s = surfaces.get(PLAYGROUND_SURFACE)
+    settings = playground_experiment.Settings()
+    s = settings.surface.build()
     fill_of(s)  # its grid and the contour image drawn from it
     grid_of(s, 61)  # the 3-D view
     surfaces.evaluate_grid(s, s.domain, ZOOM_GRID)  # the step inspector's zoom (compiles its shape)
-    critical_of(s)
-    # The default race first, then the rest of the registry (a teacher adds them in class).
-    for key in PLAYGROUND_RACE + [k for k in optimizers.names() if k not in PLAYGROUND_RACE]:
-        optimizers.trace(s, key, s.starts[0], PLAYGROUND_STEPS, with_stats=True, learning_rate=PLAYGROUND_LR[key])
+    landscape = landscape_of(s)
+    playground_experiment.run(settings, landscape)  # the default race, as the page runs it
+    # Then the rest of the registry (a teacher adds them in class).
+    rest = tuple(k for k in optimizers.names() if k not in settings.race)
+    playground_experiment.run(settings.replace(opts=rest), landscape)
 
 
-@task("curvature")
 def curvature() -> None:
-    s = surfaces.get("himmelblau")
+    from experiments import curvature as curvature_experiment
+
+    settings = curvature_experiment.Settings()
+    s = settings.surface.build()
     fill_of(s)
-    critical_of(s)
+    curvature_experiment.run(settings, s, critical_of(s))  # the default view, as the page runs it
     surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), 61)  # the model's window
     surfaces.evaluate_grid(s, ((-1.0, 1.0), (-1.0, 1.0)), ZOOM_GRID)  # the stability zoom
-    optimizers.trace(s, "gd", (3.0, 2.0), 100, learning_rate=0.01)
 
 
-@task("sweeps")
 def sweeps_page() -> None:
     import numpy as np
 
-    s = surfaces.get("himmelblau")
+    from experiments import sweeps as sweeps_experiment
+
+    s = sweeps_experiment.Settings().surface.build()
     grid_of(s, 81)
     lrs = np.geomspace(1e-4, 1.0, 4)
     for opt, second in (("momentum", "momentum"), ("gd", None)):
@@ -48,8 +51,12 @@ def sweeps_page() -> None:
         optimizers.trace_batch(s, opt, starts, 500)  # basin maps vary only the start
 
 
-@task("classifier")
 def classifier_page() -> None:
     from ui import training_cache
 
     training_cache.run(training_cache.DEFAULT_DATA, training_cache.default_config())
+
+
+# In this order: the page most visitors open first, first.
+TASKS = (("playground", playground), ("curvature", curvature), ("sweeps", sweeps_page),
+         ("classifier", classifier_page))

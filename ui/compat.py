@@ -1,0 +1,195 @@
+"""Every reach into Streamlit's, Plotly's or JAX's internals, in one place, for the
+versions in ``WRITTEN_FOR`` (the pins of requirements.txt).
+
+Each reach saves something a user notices (memory after a class leaves, milliseconds on
+every rerun, a compile at every start) and has no public API in these versions.
+``problems()`` names every version or attribute that no longer matches;
+tests/test_compat.py fails on any of them, and ``ui.startup.start`` logs them in a
+server, so an upgrade shows here first instead of turning a feature off without a word.
+
+Streamlit and JAX are imported inside the functions that need them: charts/ import the
+Plotly part of this module and must not pull Streamlit in (they are used without it).
+"""
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.basedatatypes import BaseFigure
+
+WRITTEN_FOR = {"streamlit": "1.67.0", "plotly": "7.1.0", "jax": "0.10.2"}
+
+
+class CompatError(RuntimeError):
+    """An internal this module relies on is not there (another library version)."""
+
+
+# ---------------------------------------------------------------------------------------
+# Plotly: figures built and sent without validating every object
+
+
+def unvalidated_figure() -> go.Figure:
+    """An empty go.Figure that skips Plotly's per-property validation (``_validate=False``):
+    our builders pass values Plotly accepts, and validating them cost more than a rerun's
+    whole budget on the animated contour."""
+    return go.Figure(_validate=False)
+
+
+class PreparedFigure(go.Figure):
+    """A figure whose serialized form is ``spec``, a dict prepared beforehand (charts.wire).
+
+    st.plotly_chart hands a figure object to ``plotly.tools.return_figure_from_figure_or_data``,
+    which takes ``to_dict()`` of a figure as already validated; a plain dict would be
+    rebuilt into a validated go.Figure, property by property, on every rerun."""
+
+    def __init__(self, spec: dict) -> None:
+        super().__init__(_validate=False)
+        self._spec = spec
+
+    def to_dict(self) -> dict:
+        return self._spec
+
+    def to_plotly_json(self) -> dict:
+        return self._spec
+
+
+class AnimatedFigure(go.Figure):
+    """An unvalidated go.Figure whose animation frames and slider are kept as plain dicts
+    and joined in at serialization: Plotly validates every frame object it builds, far
+    over a slider rerun's budget at 150 frames."""
+
+    def __init__(self) -> None:
+        super().__init__(_validate=False)
+        self._raw_frames: list[dict] = []
+        self._raw_sliders: list[dict] = []
+
+    def set_animation(self, frames: list[dict], sliders: list[dict]) -> None:
+        """The frames and the slider, as plain Plotly JSON dicts."""
+        self._raw_frames, self._raw_sliders = frames, sliders
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self._raw_frames:
+            out["frames"] = self._raw_frames
+            out.setdefault("layout", {})["sliders"] = self._raw_sliders
+        return out
+
+    def to_plotly_json(self) -> dict:
+        return self.to_dict()
+
+
+def claim_plotly_template(name: str) -> None:
+    """Make ``name`` Plotly's default template. Streamlit makes its own ("streamlit") the
+    default when ``streamlit.elements.plotly_chart`` is imported, which ``import streamlit``
+    does; set after that, ours stays. charts.style calls this when imported (figures built
+    without Streamlit); ui.startup.start calls it again in the app, whichever of the two a
+    process imported first."""
+    pio.templates.default = name
+
+
+# ---------------------------------------------------------------------------------------
+# Streamlit: closed sessions freed when their reconnect window has passed
+
+
+def reap_expired_sessions() -> int:
+    """Drop the closed sessions whose reconnect window (server.disconnectedSessionTTL)
+    has passed; returns how many. Streamlit keeps a closed tab's session for that window
+    in a TTL cache that it reaps only when the next session closes, so after a class
+    closed its tabs, thirty sessions' memory stayed until someone else came and went.
+    This does what Streamlit's own next write would do, under Streamlit's own lock.
+    0 without a running server; CompatError if the internals are not there."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return 0
+    try:
+        manager = runtime.get_instance()._session_mgr
+        lock = manager._storage_lock
+        cache = manager._session_storage._cache
+        expire = cache.expire
+    except AttributeError as e:
+        raise CompatError(f"streamlit {_installed('streamlit')}: cannot reach closed sessions ({e})") from e
+    with lock:
+        return len(expire())
+
+
+# ---------------------------------------------------------------------------------------
+# JAX: the persistent compilation cache's entry format, the backend's start
+
+
+def decompress_jax_cache_entry(data: bytes) -> bytes:
+    """A persistent compilation cache entry's body (JAX's own format); raises if the entry
+    does not decompress, CompatError if this JAX has no such function."""
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError as e:
+        raise CompatError(f"jax {_installed('jax')}: no compilation_cache.decompress_executable") from e
+    return decompress_executable(data)
+
+
+def jax_backend_started() -> bool:
+    """Whether JAX has created its backends: settings read at their creation (such as
+    jax_cpu_enable_async_dispatch) no longer apply after that. CompatError if this JAX
+    cannot tell."""
+    from jax._src import xla_bridge
+
+    started = getattr(xla_bridge, "backends_are_initialized", None)
+    if started is None:
+        raise CompatError(f"jax {_installed('jax')}: no xla_bridge.backends_are_initialized")
+    return started()
+
+
+# ---------------------------------------------------------------------------------------
+# The check
+
+
+def _installed(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _code_names(fn: Any) -> tuple[str, ...]:
+    """The attribute and global names a function's code uses (its own, not its callees')."""
+    return getattr(getattr(fn, "__code__", None), "co_names", ())
+
+
+def problems() -> list[str]:
+    """What does not match what this module was written for, one sentence each naming the
+    package (and attribute); empty when all is well."""
+    out = [f"ui/compat.py was written for {pkg} {want}; {_installed(pkg)} is installed"
+           for pkg, want in WRITTEN_FOR.items() if _installed(pkg) != want]
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            out.append(f"ui/compat.py relies on {what}, which is missing")
+
+    from streamlit.elements.lib import streamlit_plotly_theme
+    from streamlit.runtime.caching.ttl_cache import TTLCache
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
+    from streamlit.runtime.runtime import Runtime
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    need("_session_mgr" in _code_names(Runtime.__init__), "streamlit Runtime._session_mgr")
+    for name in ("_session_storage", "_storage_lock"):
+        need(name in _code_names(WebsocketSessionManager.__init__), f"streamlit WebsocketSessionManager.{name}")
+    need("_cache" in _code_names(MemorySessionStorage.__init__), "streamlit MemorySessionStorage._cache")
+    need(callable(getattr(TTLCache, "expire", None)), "streamlit TTLCache.expire")
+    need(callable(getattr(streamlit_plotly_theme, "configure_streamlit_plotly_theme", None)),
+         "streamlit's Plotly theme setting the default template (configure_streamlit_plotly_theme)")
+
+    need("_validate" in _code_names(BaseFigure.__init__), "plotly BaseFigure(_validate=...)")
+    import plotly.tools
+
+    need("to_dict" in _code_names(plotly.tools.return_figure_from_figure_or_data),
+         "plotly.tools.return_figure_from_figure_or_data taking a figure's to_dict()")
+
+    from jax._src import compilation_cache, xla_bridge
+
+    need(callable(getattr(compilation_cache, "decompress_executable", None)),
+         "jax._src.compilation_cache.decompress_executable")
+    need(callable(getattr(xla_bridge, "backends_are_initialized", None)), "jax._src.xla_bridge.backends_are_initialized")
+    return out
