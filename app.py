@@ -7,17 +7,13 @@ plotly_early()  # first, before the heavy imports below: the browser fetches Plo
 
 import streamlit as st  # noqa: E402
 
+from catalog import t  # noqa: E402
 from ui import frame  # noqa: E402
 
-frame.page("Home", "📉")
+frame.page("home")
 
-st.title("📉 Descent Lab")
-st.markdown(
-    "Descent Lab lets you watch gradient-based optimizers move on loss surfaces, step by step. "
-    "Gradients and Hessians come from the formulas themselves (automatic differentiation, float64), every "
-    "update rule matches Optax step for step, and a run that diverges is shown diverging, never quietly clipped. "
-    "Then the same optimizers train a small classifier, so the ideas carry over to a real model."
-)
+st.title(t("app.home.title"))
+st.markdown(t("app.home.intro"))
 
 cols = st.columns(2)
 for i, p in enumerate(frame.available_pages()[1:]):
@@ -25,14 +21,5 @@ for i, p in enumerate(frame.available_pages()[1:]):
         st.page_link(p.path, label=f"**{p.title}**", icon=p.icon)
         st.caption(p.blurb)
 
-st.markdown(
-    """
-**Where to start in class**
-
-1. *Playground*: race GD, Momentum, RMSProp and Adam on Rosenbrock; raise GD's learning rate until it diverges.
-2. *Curvature*: click a saddle of Himmelblau and read its Hessian eigenvalues; run GD at 0.9× and 1.1× of 2/λₘₐₓ.
-3. *Sweeps*: see which learning rates work at all, and which minimum each start point falls into.
-4. *Classifier*: a deep sigmoid network with tiny weights barely learns; switch to ReLU with He initialization.
-"""
-)
+st.markdown(t("app.home.start"))
 frame.footer()

@@ -4,21 +4,22 @@ interactive student next to five heavy ones, on one local server.
     .venv/bin/python benchmarks/hostile.py [--only heavy,formulas,load] [--rounds 15]
                                            [--timeout 300] [--port N] [--keep-cache]
                                            [--browsers 2] [--heavy-nice 10] [--json-out FILE]
+                                           [--dry-run]
 
 Starts `streamlit run app.py` on a loopback port (its JAX compilation cache in a fresh
 temporary folder unless --keep-cache), samples the server's resident memory every 50 ms
 for the whole run (its child processes included, if any), drives Debian's headless
 Chromium through Playwright, and prints:
 
-1. heavy: for each page, the heaviest deep link it accepts (every cap read from the code:
-   the urlstate.Field declarations of pages/*.py and ui/controls.py, resolved through the
-   modules they import, e.g. optimizers.MAX_STEPS, optimizers.sweeps.MAX_BASIN_SIDE,
-   classifier.datasets.MAX_POINTS), and Curvature links with the worst formulas (from
-   benchmarks/adversarial_formulas.py when it offers them, else a fixed list; formulas
-   the app refuses show an error box and are skipped): time from navigation to rendered
-   (script finished, every Plotly chart drawn, no "Queued" notice), the server's peak
-   memory meanwhile, exceptions, error boxes and any URL value the page refused. Each
-   request has --timeout.
+1. heavy: for each page, the heaviest deep link it accepts (every cap read from the page's
+   experiments.<page>.Settings.schema(): the largest step count, grid side, data size and
+   network, every optimizer; module constants such as optimizers.MAX_STEPS only for a page
+   without Settings yet; a note for any value the page would clamp or ignore), and
+   Curvature links with the worst formulas (from benchmarks/adversarial_formulas.py when
+   it offers them, else a fixed list; formulas the app refuses show an error box and are
+   skipped): time from navigation to rendered (script finished, every Plotly chart drawn,
+   no "Queued" notice), the server's peak memory meanwhile, exceptions, error boxes and
+   any URL value the page ignored or clamped. Each request has --timeout.
 2. formulas: runs benchmarks/adversarial_formulas.py (its short mode if it has one) and
    prints its summary, or says it is missing.
 3. load: one session on the default Playground moves a learning-rate slider --rounds times
@@ -34,12 +35,12 @@ Chromium through Playwright, and prints:
 
 Then a short summary and a JSON summary (also to --json-out). The server and the browsers
 are always stopped, on errors, Ctrl-C and SIGTERM too. Nothing but 127.0.0.1 is contacted.
-Shared helpers: benchmarks/browser_util.py.
+--dry-run prints the requests parts 1 and 3 would send, and any note about them, then
+exits (no server, no browser). Shared helpers: benchmarks/browser_util.py.
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import atexit
 import importlib
 import importlib.util
@@ -83,145 +84,73 @@ def secs(ms: float | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# What the pages accept: their urlstate.Field declarations, read from the source
+# What the pages accept: each page's experiments.<page>.Settings.schema()
+
+# Curvature's multiples of 2/λ_max, used only while experiments.curvature has no Settings
+# (its Settings offers them as the choices of "mult"; the heaviest request takes them all).
+CURVATURE_MULTIPLES = ("0.25", "0.5", "0.75", "0.9", "0.95", "0.99", "1.01", "1.05", "1.1", "1.25", "1.5", "2")
 
 
-class Unresolved(Exception):
-    pass
+class Limits:
+    """Every page's URL fields (kind, default, low, high, choices), read from its
+    ``experiments.<page>.Settings.schema()``: what the page accepts is what its Settings
+    declares. A page whose module has no Settings (yet) falls back to module constants
+    such as optimizers.MAX_STEPS, and says so once."""
 
-
-_OPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-        ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.FloorDiv: lambda a, b: a // b}
-
-
-class SourceScope:
-    """Evaluates the simple expressions a Field declaration uses (literals, module-level
-    names, imported constants such as optimizers.MAX_STEPS, tuple(...), a call without
-    arguments such as optimizers.names()) without running the page."""
-
-    def __init__(self, path: Path) -> None:
-        self.tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        self.assigned: dict[str, ast.AST] = {}
-        self.imported: dict[str, tuple[str, str | None]] = {}  # name -> (module, attribute)
-        for node in self.tree.body:
-            if isinstance(node, ast.Assign):
-                for t in node.targets:
-                    if isinstance(t, ast.Name):
-                        self.assigned[t.id] = node.value
-                    elif isinstance(t, ast.Tuple) and isinstance(node.value, ast.Tuple):
-                        for tt, vv in zip(t.elts, node.value.elts):
-                            if isinstance(tt, ast.Name):
-                                self.assigned[tt.id] = vv
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-                self.assigned[node.target.id] = node.value
-            elif isinstance(node, ast.Import):
-                for a in node.names:
-                    self.imported[(a.asname or a.name).split(".")[0]] = (a.name.split(".")[0] if not a.asname
-                                                                         else a.name, None)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for a in node.names:
-                    self.imported[a.asname or a.name] = (node.module, a.name)
-
-    def value(self, node: ast.AST, depth: int = 0):
-        if depth > 20:
-            raise Unresolved("too deep")
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, (ast.Tuple, ast.List)):
-            return tuple(self.value(e, depth + 1) for e in node.elts)
-        if isinstance(node, ast.Dict):
-            return {self.value(k, depth + 1): None for k in node.keys if k is not None}
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -self.value(node.operand, depth + 1)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](self.value(node.left, depth + 1), self.value(node.right, depth + 1))
-        if isinstance(node, ast.Name):
-            if node.id in self.assigned:
-                return self.value(self.assigned[node.id], depth + 1)
-            if node.id in self.imported:
-                module, attr = self.imported[node.id]
-                if attr is None:
-                    return importlib.import_module(module)
-                try:
-                    return importlib.import_module(f"{module}.{attr}")
-                except ImportError:
-                    return getattr(importlib.import_module(module), attr)
-            raise Unresolved(node.id)
-        if isinstance(node, ast.Attribute):
-            return getattr(self.value(node.value, depth + 1), node.attr)
-        if isinstance(node, ast.Call) and not node.keywords:
-            if isinstance(node.func, ast.Name) and node.func.id in ("tuple", "list", "sorted") and len(node.args) == 1:
-                return tuple(self.value(node.args[0], depth + 1))
-            if not node.args and isinstance(node.func, ast.Attribute):
-                return self.value(node.func, depth + 1)()
-        raise Unresolved(ast.dump(node)[:60])
-
-    def fields(self) -> dict[str, dict]:
-        """key -> {kind, low, high, choices} (None where not resolvable) of every
-        Field("literal key", ...) call in the file."""
-        names = ("key", "default", "kind", "low", "high", "choices", "max_length")
-        out: dict[str, dict] = {}
-        for node in ast.walk(self.tree):
-            if not isinstance(node, ast.Call):
-                continue
-            fn = node.func
-            fname = fn.attr if isinstance(fn, ast.Attribute) else fn.id if isinstance(fn, ast.Name) else None
-            if fname != "Field" or not node.args or not isinstance(node.args[0], ast.Constant):
-                continue
-            given = dict(zip(names, node.args))
-            given.update({k.arg: k.value for k in node.keywords if k.arg})
-            info = {"kind": "float", "low": None, "high": None, "choices": None}
-            for k in ("kind", "low", "high", "choices", "max_length"):
-                if k in given:
-                    try:
-                        info[k] = self.value(given[k])
-                    except Exception:  # noqa: BLE001 (not resolvable: the caller falls back)
-                        info[k] = None
-            out[node.args[0].value] = info
-        return out
-
-
-class Declared:
-    """The Field declarations of every page and of ui/controls.py."""
-
-    PAGES = {"Playground": "pages/1_Playground.py", "Curvature": "pages/2_Curvature.py",
-             "Sweeps": "pages/3_Sweeps.py", "Classifier": "pages/4_Classifier.py"}
+    MODULES = {"Playground": "experiments.playground", "Curvature": "experiments.curvature",
+               "Sweeps": "experiments.sweeps", "Classifier": "experiments.classifier"}
 
     def __init__(self) -> None:
-        self.by_page: dict[str, dict[str, dict]] = {}
+        self.settings: dict[str, type] = {}
+        self.fields: dict[str, dict] = {}  # page -> URL key -> experiments.schema.Field
         self.problems: list[str] = []
-        shared: dict[str, dict] = {}
-        try:
-            shared = SourceScope(ROOT / "ui" / "controls.py").fields()
-        except Exception as e:  # noqa: BLE001
-            self.problems.append(f"ui/controls.py not readable: {e}")
-        for page, rel in self.PAGES.items():
+        for page, name in self.MODULES.items():
             try:
-                fields = SourceScope(ROOT / rel).fields()
-            except Exception as e:  # noqa: BLE001
-                self.problems.append(f"{rel} not readable: {e}")
-                fields = {}
-            self.by_page[page] = {**shared, **fields}
+                module = importlib.import_module(name)
+            except Exception as e:  # noqa: BLE001 (missing or mid-edit: the module constants stand in)
+                self.problems.append(f"{page}: {name} did not import ({type(e).__name__}: {e}): module constants used")
+                continue
+            settings = getattr(module, "Settings", None)
+            if settings is None or not callable(getattr(settings, "schema", None)):
+                self.problems.append(f"{page}: {name} has no Settings yet: module constants used")
+                continue
+            self.settings[page] = settings
+            self.fields[page] = {f.key: f for f in settings.schema()}
 
     def get(self, page: str, key: str, what: str, fallback):
-        info = self.by_page.get(page, {}).get(key)
-        if info is None:
-            self.problems.append(f"{page}: no Field '{key}' declared any more (used {fallback!r} anyway)")
+        """A field's ``what`` (low, high, choices, default), or ``fallback`` if the page has
+        no Settings or the field does not give it."""
+        fields = self.fields.get(page)
+        if fields is None:
+            return fallback  # noted once in __init__
+        field = fields.get(key)
+        if field is None:
+            self.problems.append(f"{page}: no setting '{key}' in its Settings (used {fallback!r} anyway)")
             return fallback
-        v = info.get(what)
-        if v is None:
+        v = getattr(field, what)
+        if v is None or v == ():
             return fallback
         if fallback is not None and v != fallback and not isinstance(fallback, (tuple, list)):
-            # The declaration is what the page accepts; note where it differs from the module constant.
-            self.problems.append(f"{page}: '{key}' {what} is {v!r} in the page, {fallback!r} in the module")
+            # The Settings are what the page accepts; note where they differ from the module constant.
+            self.problems.append(f"{page}: '{key}' {what} is {v!r} in its Settings, {fallback!r} in the module")
         return v
+
+    def check(self, page: str, label: str, query: dict) -> None:
+        """Notes what the page would say about a request (a value ignored or clamped, a key
+        it does not know): a heavy request must be taken exactly as written."""
+        settings = self.settings.get(page)
+        if settings is None:
+            return
+        _, notices = settings.from_query({k: str(v) for k, v in query.items()})
+        for n in notices:
+            self.problems.append(f"{page} ({label}): the page would say {n.key} {dict(n.params)}")
 
 
 def url_of(base: str, page: str, query: dict) -> str:
     return f"{base}/{page}?" + urllib.parse.urlencode(query, safe=",.()*")
 
 
-def heavy_requests(decl: Declared, formulas: list[tuple[str, str]]) -> list[dict]:
+def heavy_requests(limits: Limits, formulas: list[tuple[str, str]]) -> list[dict]:
     """(page, label, query) of the heaviest request each page accepts."""
     import classifier.datasets as datasets
     import classifier.model as mlp
@@ -232,15 +161,15 @@ def heavy_requests(decl: Declared, formulas: list[tuple[str, str]]) -> list[dict
     names = list(optimizers.names())
 
     def high(page, key, fallback):
-        v = decl.get(page, key, "high", fallback)
+        v = limits.get(page, key, "high", fallback)
         return int(v) if isinstance(v, float) and v.is_integer() else v
 
     def choices(page, key, fallback):
-        v = decl.get(page, key, "choices", tuple(fallback))
+        v = limits.get(page, key, "choices", tuple(fallback))
         return list(v) if v else list(fallback)
 
     def low(page, key, fallback):
-        return decl.get(page, key, "low", fallback)
+        return limits.get(page, key, "low", fallback)
 
     # Heaviest optimizers: the most hyperparameters to sweep, then the most hyperparameters.
     by_weight = sorted(names, key=lambda k: (-len(sweeps.sweepable(k)), -len(optimizers.REGISTRY[k].hyperparams),
@@ -256,7 +185,7 @@ def heavy_requests(decl: Declared, formulas: list[tuple[str, str]]) -> list[dict
     ]
     curv = {"gdsteps": high("Curvature", "gdsteps", steps),
             "newton": high("Curvature", "newton", 30),
-            "mult": ",".join(choices("Curvature", "mult", ("0.5", "0.9", "1.1")))}
+            "mult": ",".join(choices("Curvature", "mult", CURVATURE_MULTIPLES))}
     out.append({"page": "Curvature", "label": "max GD steps, Newton steps, every multiple of 2/λ", "query": curv})
     for i, (expr, origin) in enumerate(formulas):
         out.append({"page": "Curvature", "label": f"formula {i + 1} ({origin}): "
@@ -285,6 +214,35 @@ def heavy_requests(decl: Declared, formulas: list[tuple[str, str]]) -> list[dict
                    "c.compare": 1, "c.opts": ",".join(choices("Classifier", "c.opts", names)),
                    "c.sharp": 1, "c.gc": 1}},
     ]
+    for r in out:
+        limits.check(r["page"], r["label"], r["query"])
+    return out
+
+
+def load_requests(limits: Limits) -> list[tuple[str, dict]]:
+    """(page, query) of the five heavy sessions of part 3: the heaviest Classifier (2),
+    Sweeps basins (2) and Sweeps race (1). Each is a different student: the same cost, but
+    nothing another session (or part 1) has already computed and the app could share (the
+    Classifier's data seed; the basin maps' learning rate, a hair apart; the race's
+    tolerance)."""
+    by_page = {}
+    for r in heavy_requests(limits, []):
+        by_page.setdefault((r["page"], r["query"].get("view")), r)
+    cls, basins, race = by_page[("Classifier", None)], by_page[("Sweeps", "basins")], by_page[("Sweeps", "race")]
+    lr_key = f"{basins['query']['bs.a']}.learning_rate"
+    lr0 = limits.get("Sweeps", lr_key, "default", None)
+    if lr0 is None:
+        import optimizers
+
+        lr0 = optimizers.REGISTRY[basins["query"]["bs.a"]].hyperparam("learning_rate").default
+    mix = [
+        (cls, {"c.seed": 101}), (cls, {"c.seed": 102}),
+        (basins, {lr_key: f"{lr0 * 1.001:.6g}"}), (basins, {lr_key: f"{lr0 * 1.002:.6g}"}),
+        (race, {"tol": 0.0011}),
+    ]
+    out = [(r["page"], {**r["query"], **extra}) for r, extra in mix]
+    for page, query in out:
+        limits.check(page, "load session", query)
     return out
 
 
@@ -617,9 +575,9 @@ class Run:
     def heavy(self, browser, formulas: list[tuple[str, str]], note: str) -> None:
         say("")
         say("== 1. The heaviest request on each page (navigation -> rendered; server peak memory meanwhile)")
-        decl = Declared()
-        reqs = heavy_requests(decl, formulas)
-        for p in decl.problems:
+        limits = Limits()
+        reqs = heavy_requests(limits, formulas)
+        for p in limits.problems:
             say(f"  note: {p}")
         say(f"  worst formulas: {note}")
         results = []
@@ -690,7 +648,8 @@ class Run:
             say(f"    EXCEPTION: {t[:200]}")
         for a in e.get("alerts") or []:
             text = a["text"]
-            flag = "REFUSED URL VALUE: " if "ignored" in text and "URL parameter" in text else ""
+            # The page's URL notices (catalog/en/url.toml): a value ignored, clamped or passed over.
+            flag = "URL VALUE NOT TAKEN AS WRITTEN: " if "URL parameter" in text else ""
             if a["kind"] in ("error", "warning") or flag:
                 say(f"    {flag}{a['kind']}: {text[:200]}")
 
@@ -714,24 +673,10 @@ class Run:
         say("")
         say("== 3. Five heavy sessions and one interactive one (Playground, learning-rate slider)")
         a = self.args
-        decl = Declared()
-        by_page = {}
-        for r in heavy_requests(decl, []):
-            by_page.setdefault((r["page"], r["query"].get("view")), r)
-        cls, basins, race = by_page[("Classifier", None)], by_page[("Sweeps", "basins")], by_page[("Sweeps", "race")]
-        # Each heavy session a different student: the same cost, but nothing another session
-        # (or part 1) has already computed and the app could share (the Classifier's data
-        # seed; the basin maps' learning rate, a hair apart; the race's tolerance).
-        import optimizers
-
-        lr_key = f"{basins['query']['bs.a']}.learning_rate"
-        lr0 = optimizers.REGISTRY[basins["query"]["bs.a"]].hyperparam("learning_rate").default
-        mix = [
-            (cls, {"c.seed": 101}), (cls, {"c.seed": 102}),
-            (basins, {lr_key: f"{lr0 * 1.001:.6g}"}), (basins, {lr_key: f"{lr0 * 1.002:.6g}"}),
-            (race, {"tol": 0.0011}),
-        ]
-        heavy_urls = [url_of(self.server.base_url, r["page"], {**r["query"], **extra}) for r, extra in mix]
+        limits = Limits()
+        heavy_urls = [url_of(self.server.base_url, page, query) for page, query in load_requests(limits)]
+        for p in dict.fromkeys(limits.problems):
+            say(f"  note: {p}")
         # The browser runs on the server's cores. A heavy page that waits or trains keeps its
         # renderer busy (the app redraws its progress several times a second), and Linux
         # shares the CPU between autogroups (each browser is one, the server another) before
@@ -1120,6 +1065,8 @@ def parse_args(argv=None):
                     help="with --browsers 2, the heavy sessions' Chromium gets this nice value once their page "
                          "runs have started (default 10; 0 = none)")
     ap.add_argument("--json-out", metavar="FILE", help="also write the JSON summary here")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="print the requests the heavy and load parts would send, then exit (no server, no browser)")
     a = ap.parse_args(argv)
     a.only = [p.strip() for p in a.only.split(",") if p.strip()]
     bad = [p for p in a.only if p not in PARTS]
@@ -1130,8 +1077,36 @@ def parse_args(argv=None):
     return a
 
 
+def dry_run(args) -> int:
+    """Prints the planned requests of the heavy and load parts (on the --port given, else
+    Streamlit's usual 8501) and what the pages would say about them."""
+    base = f"http://127.0.0.1:{args.port or 8501}"
+    limits = Limits()
+    if "heavy" in args.only:
+        formulas, note = adversarial_formulas()
+        say("== 1. heavy: the heaviest request on each page")
+        say(f"  worst formulas: {note}")
+        for req in heavy_requests(limits, formulas):
+            say(f"  {req['page']}: {req['label']}")
+            say(f"    {url_of(base, req['page'], req['query'])}")
+    if "formulas" in args.only:
+        say("== 2. formulas: would run benchmarks/adversarial_formulas.py (its short mode if it has one)")
+    if "load" in args.only:
+        say("== 3. load: the five heavy sessions next to one interactive Playground")
+        for page, query in load_requests(limits):
+            say(f"    {url_of(base, page, query)}")
+    problems = list(dict.fromkeys(limits.problems))
+    say("notes: " + ("none: every limit read from the pages' Settings, every request taken as written"
+                     if not problems else ""))
+    for p in problems:
+        say(f"  note: {p}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.dry_run:
+        return dry_run(args)
     run = Run(args)
 
     def on_signal(signum, _frame):

@@ -15,6 +15,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from catalog import t
 from charts.style import base_layout, color_of
 
 if TYPE_CHECKING:
@@ -24,6 +25,56 @@ if TYPE_CHECKING:
 
 CLASS_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 LOG_FLOOR = 1e-16  # relative errors of exactly 0 are drawn here on a log axis
+
+# The formulas the Classifier page writes next to its charts (LaTeX stays in code; the
+# words around them are in catalog/en/classifier.toml). By tab of "The ideas behind the
+# switches", in order:
+IDEA_FORMULAS: dict[str, tuple[str, ...]] = {
+    "softmax": (r"p_k = \mathrm{softmax}(z)_k = \frac{e^{z_k}}{\sum_{j=1}^{K} e^{z_j}}",),
+    "losses": (
+        r"L_{\text{CE}} = -\frac{1}{N}\sum_i \log p_{i, y_i} \qquad "
+        r"L_{\text{MSE}} = \frac{1}{N}\sum_i \sum_k (p_{ik} - \hat y_{ik})^2",
+        r"K = 2,\ d = z_y - z_{\text{other}},\ p = p_y:\qquad \frac{\partial L_{\text{CE}}}{\partial d} "
+        r"= -(1 - p) \qquad \frac{\partial L_{\text{MSE}}}{\partial d} = -4\,p\,(1-p)^2",
+    ),
+    "normalization": (r"x'_j = \frac{x_j - \mu_j}{\sigma_j},\qquad \mu_j, \sigma_j \text{ from the training set}",),
+    "initialization": (
+        r"W_{ij} \sim N(0, \sigma^2):\quad \text{small } \sigma = 0.01,\quad N(0,1),\quad "
+        r"\text{Xavier } \sigma^2 = \frac{2}{n_{\text{in}} + n_{\text{out}}},\quad "
+        r"\text{He } \sigma^2 = \frac{2}{n_{\text{in}}}",
+    ),
+    "vanishing": (
+        r"\frac{\partial L}{\partial h_{l-1}} = \Big(\frac{\partial L}{\partial h_l} \odot \sigma'(z_l)\Big)"
+        r" W_l^{\top},\qquad \sigma'_{\text{sigmoid}}(z) = \sigma(z)(1 - \sigma(z)) \le \tfrac14",
+    ),
+    "dropout": (
+        r"\text{training: } \tilde h_j = \frac{m_j\, h_j}{1 - p},\ m_j \sim \text{Bernoulli}(1-p),"
+        r"\quad \mathbb{E}[\tilde h_j] = h_j;\qquad \text{test: } \tilde h_j = h_j",
+    ),
+    "l2": (
+        r"L'(\theta) = L(\theta) + \frac{\lambda}{2}\sum_l \lVert W_l \rVert^2,\qquad "
+        r"w \leftarrow w - \eta\Big(\frac{\partial L}{\partial w} + \lambda w\Big) "
+        r"= (1 - \eta\lambda)\, w - \eta \frac{\partial L}{\partial w}",
+    ),
+    "early_stopping": (
+        r"\text{stop at the first epoch } t \text{ with } "
+        r"t - \operatorname*{arg\,min}_{s \le t} L_{\text{test}}(s) \ge \text{patience}",
+    ),
+    "batch_size": (
+        r"g_B = \frac{1}{B}\sum_{i \in B} \nabla_\theta \ell_i(\theta),\qquad "
+        r"\mathbb{E}[g_B] = \nabla L(\theta),\qquad "
+        r"\mathrm{Var}(g_B) = \frac{\sigma^2}{B}\cdot\frac{N - B}{N - 1}",
+    ),
+}
+
+
+def gradcheck_formulas(eps_exponent: int) -> tuple[str, str]:
+    """The central difference with its epsilon, and the relative error per layer."""
+    return (
+        r"g^{\text{num}}_i = \frac{J(\theta + \varepsilon e_i) - J(\theta - \varepsilon e_i)}{2\varepsilon},"
+        rf"\quad \varepsilon = 10^{{{eps_exponent}}}",
+        r"r_l = \frac{\lVert g^{a} - g^{\text{num}} \rVert}{\lVert g^{a} \rVert + \lVert g^{\text{num}} \rVert}",
+    )
 
 
 def _runs(runs: "Runs") -> dict[str, "TrainResult"]:
@@ -45,9 +96,9 @@ def _tint(hex_color: str, amount: float) -> str:
 
 def _run_label(name: str, r: "TrainResult") -> str:
     if r.diverged_at is not None:
-        return f"{name} (diverged at epoch {r.diverged_at})"
+        return t("classifier.chart.run_diverged", name=name, epoch=r.diverged_at)
     if r.stopped_at is not None:
-        return f"{name} (stopped at epoch {r.stopped_at})"
+        return t("classifier.chart.run_stopped", name=name, epoch=r.stopped_at)
     return name
 
 
@@ -65,10 +116,15 @@ def _positive(values: np.ndarray) -> np.ndarray:
 # Loss and accuracy
 
 
-def curves_figure(runs: "Runs", title: str = "") -> go.Figure:
+def curves_figure(runs: "Runs", title: str = "", at: int | None = None, log_loss: bool = False,
+                  markers: bool = False, height: int | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) per epoch: train solid, test dashed, one colour
-    per run. Four traces per run, in the order train loss, test loss, train acc, test acc."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.1)
+    per run. Four traces per run, in the order train loss, test loss, train acc, test acc.
+    ``at``: a dotted line at that epoch; ``log_loss``: the loss on a log axis (a blow-up
+    would flatten every other curve); ``markers``: dots too (a run of one or two points)."""
+    words = {"loss": t("classifier.chart.loss"), "acc": t("classifier.chart.accuracy")}
+    splits = {"train": t("classifier.chart.train"), "test": t("classifier.chart.test")}
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(words["loss"], words["acc"]), horizontal_spacing=0.1)
     lowest_acc = 1.0
     for i, (name, r) in enumerate(_runs(runs).items()):
         lowest_acc = min(lowest_acc, float(np.nanmin(np.r_[r.train_acc, r.test_acc, 1.0])))
@@ -81,21 +137,30 @@ def curves_figure(runs: "Runs", title: str = "") -> go.Figure:
                         x=r.epoch,
                         y=getattr(r, f"{split}_{metric}"),
                         mode="lines",
-                        name=f"{label} · {split}",
+                        name=t("classifier.chart.curve_name", run=label, split=splits[split]),
                         legendgroup=name,
                         showlegend=col == 1,
                         line=dict(color=color, dash=dash, width=2),
-                        hovertemplate=f"{name} {split} {metric}<br>epoch %{{x}}: %{{y:.4g}}<extra></extra>",
+                        hovertemplate=t("classifier.chart.curve_hover", name=name, split=splits[split],
+                                        metric=words[metric]),
                     ),
                     row=1,
                     col=col,
                 )
         if r.stopped_at is not None:
             fig.add_vline(x=r.stopped_at, line=dict(color=color, dash="dot", width=1))
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="loss", row=1, col=1)
-    fig.update_yaxes(title_text="accuracy", range=[max(0.0, lowest_acc - 0.05), 1.02], row=1, col=2)
+    fig.update_xaxes(title_text=t("classifier.chart.epoch"))
+    fig.update_yaxes(title_text=words["loss"], row=1, col=1)
+    fig.update_yaxes(title_text=words["acc"], range=[max(0.0, lowest_acc - 0.05), 1.02], row=1, col=2)
+    if at is not None:
+        fig.add_vline(x=at, line=dict(color="gray", dash="dot", width=1))
+    if log_loss:
+        fig.update_yaxes(type="log", exponentformat="power", title_text=t("classifier.chart.loss_log"), row=1, col=1)
+    if markers:
+        fig.update_traces(mode="lines+markers")
     fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
+    if height:
+        fig.update_layout(height=height)
     return fig
 
 
@@ -123,6 +188,8 @@ def decision_boundary_figure(
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
     title: str = "",
+    x_title: str | None = None,
+    height: int | None = None,
 ) -> go.Figure:
     """Class probabilities of a network on a grid, with the data on top.
 
@@ -141,9 +208,9 @@ def decision_boundary_figure(
             go.Heatmap(
                 x=xs, y=ys, z=probs[..., 1], zmin=0.0, zmax=1.0, zsmooth="best",
                 colorscale=[[0.0, _tint(c0, 0.7)], [0.5, "rgb(255,255,255)"], [1.0, _tint(c1, 0.7)]],
-                colorbar=dict(title="P(class 1)", len=0.8),
-                name="P(class 1)",
-                hovertemplate="(%{x:.3g}, %{y:.3g})<br>P(class 1) = %{z:.3f}<extra></extra>",
+                colorbar=dict(title=t("classifier.chart.probability"), len=0.8),
+                name=t("classifier.chart.probability"),
+                hovertemplate=t("classifier.chart.probability_hover"),
             )
         )
         fig.add_trace(
@@ -151,7 +218,7 @@ def decision_boundary_figure(
                 x=xs, y=ys, z=probs[..., 1],
                 contours=dict(start=0.5, end=0.5, size=1.0, coloring="none"),
                 line=dict(color="black", width=2),
-                showscale=False, name="boundary (P = 0.5)", hoverinfo="skip",
+                showscale=False, name=t("classifier.chart.boundary_line"), hoverinfo="skip",
             )
         )
     else:
@@ -163,14 +230,13 @@ def decision_boundary_figure(
                 x=xs, y=ys, z=winner + strength, zmin=0.0, zmax=float(n_classes),
                 colorscale=_confidence_colorscale(n_classes), showscale=False,
                 customdata=np.stack([winner, conf], axis=-1),
-                name="predicted class",
-                hovertemplate="(%{x:.3g}, %{y:.3g})<br>class %{customdata[0]}, "
-                              "P = %{customdata[1]:.3f}<extra></extra>",
+                name=t("classifier.chart.predicted"),
+                hovertemplate=t("classifier.chart.predicted_hover"),
             )
         )
-    splits = [("train", x_train, y_train, "circle", 1.0)]
+    splits = [(t("classifier.chart.train"), x_train, y_train, "circle", 1.0)]
     if x_test is not None and y_test is not None:
-        splits.append(("test", x_test, y_test, "circle-open", 0.9))
+        splits.append((t("classifier.chart.test"), x_test, y_test, "circle-open", 0.9))
     for split, x, y, symbol, opacity in splits:
         x, y = np.asarray(x), np.asarray(y)
         for k in range(n_classes):
@@ -178,15 +244,17 @@ def decision_boundary_figure(
             color = CLASS_COLORS[k % len(CLASS_COLORS)]
             fig.add_trace(
                 go.Scatter(
-                    x=pts[:, 0], y=pts[:, 1], mode="markers", name=f"{split} class {k}",
+                    x=pts[:, 0], y=pts[:, 1], mode="markers", name=t("classifier.chart.points", split=split, k=k),
                     marker=dict(color=color, symbol=symbol, size=6, opacity=opacity,
                                 line=dict(color="white" if symbol == "circle" else color, width=1)),
-                    hovertemplate=f"{split}, class {k}<br>(%{{x:.3g}}, %{{y:.3g}})<extra></extra>",
+                    hovertemplate=t("classifier.chart.points_hover", split=split, k=k),
                 )
             )
-    fig.update_xaxes(title_text="x₁", range=[float(xs[0]), float(xs[-1])])
-    fig.update_yaxes(title_text="x₂", range=[float(ys[0]), float(ys[-1])])
+    fig.update_xaxes(title_text=x_title or t("classifier.chart.x1"), range=[float(xs[0]), float(xs[-1])])
+    fig.update_yaxes(title_text=t("classifier.chart.x2"), range=[float(ys[0]), float(ys[-1])])
     fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.15), margin=dict(t=50)))
+    if height:
+        fig.update_layout(height=height)
     return fig
 
 
@@ -199,9 +267,11 @@ def gradient_norms_figure(
     grad_norms: np.ndarray,
     layer_names: Sequence[str],
     title: str = "",
+    decade_ticks: bool = False,
 ) -> go.Figure:
     """Per-layer gradient norm per epoch on a log axis, one trace per layer, coloured
-    from the first layer (dark) to the output layer (light)."""
+    from the first layer (dark) to the output layer (light). ``decade_ticks``: one label
+    per decade (when the spread across layers is what matters)."""
     grad_norms = np.asarray(grad_norms)
     n = grad_norms.shape[1]
     colors = plotly.colors.sample_colorscale("Viridis", [0.9 * i / max(n - 1, 1) for i in range(n)])
@@ -211,11 +281,12 @@ def gradient_norms_figure(
             go.Scatter(
                 x=epochs, y=_positive(grad_norms[:, l]), mode="lines", name=layer_names[l],
                 line=dict(color=colors[l], width=2),
-                hovertemplate=f"{layer_names[l]}<br>epoch %{{x}}: ‖∇‖ = %{{y:.3g}}<extra></extra>",
+                hovertemplate=t("classifier.chart.norm_hover", layer=layer_names[l]),
             )
         )
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="gradient norm ‖∂L/∂(W, b)‖", type="log", exponentformat="power")
+    fig.update_xaxes(title_text=t("classifier.chart.epoch"))
+    fig.update_yaxes(title_text=t("classifier.chart.norm_axis"), type="log", exponentformat="power",
+                     dtick=1 if decade_ticks else None)
     fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
     return fig
 
@@ -233,19 +304,19 @@ def sharpness_figure(runs: "Runs", title: str = "") -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=r.snapshot_epochs, y=_positive(r.sharpness), mode="lines+markers",
-                name=f"λ_max ({name})", line=dict(color=color, width=2), legendgroup=name,
-                hovertemplate=f"{name}<br>epoch %{{x}}: λ_max = %{{y:.4g}}<extra></extra>",
+                name=t("classifier.chart.sharpness_name", name=name), line=dict(color=color, width=2),
+                legendgroup=name, hovertemplate=t("classifier.chart.sharpness_hover", name=name),
             )
         )
         fig.add_trace(
             go.Scatter(
                 x=r.epoch, y=_positive(2.0 / np.asarray(r.learning_rate, np.float64)), mode="lines",
-                name=f"2/η ({name})", line=dict(color=color, dash="dash", width=1.5), legendgroup=name,
-                hovertemplate=f"{name}<br>epoch %{{x}}: 2/η = %{{y:.4g}}<extra></extra>",
+                name=t("classifier.chart.limit_name", name=name), line=dict(color=color, dash="dash", width=1.5),
+                legendgroup=name, hovertemplate=t("classifier.chart.limit_hover", name=name),
             )
         )
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="top Hessian eigenvalue", type="log", exponentformat="power")
+    fig.update_xaxes(title_text=t("classifier.chart.epoch"))
+    fig.update_yaxes(title_text=t("classifier.chart.sharpness_axis"), type="log", exponentformat="power", dtick=1)
     fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
     return fig
 
@@ -263,15 +334,15 @@ def gradcheck_figure(
     colors = ["#2ca02c" if e < threshold else "#d62728" for e in errors]
     fig = go.Figure(
         go.Bar(
-            x=list(layer_names), y=shown, marker_color=colors, name="relative error",
+            x=list(layer_names), y=shown, marker_color=colors, name=t("classifier.chart.error_name"),
             text=[f"{e:.1e}" for e in errors], textposition="outside",
-            hovertemplate="%{x}<br>relative error %{text}<extra></extra>",
+            hovertemplate=t("classifier.chart.error_hover"),
         )
     )
     fig.add_hline(y=threshold, line=dict(color="gray", dash="dash"))
     # Annotations on a log axis are placed in log10 units (shapes are not).
     fig.add_annotation(x=0, xref="paper", xanchor="left", y=np.log10(threshold), yanchor="bottom",
-                       text=f"threshold {threshold:.0e}", showarrow=False, font=dict(color="gray"))
+                       text=t("classifier.chart.threshold", threshold=threshold), showarrow=False, font=dict(color="gray"))
     top = max(float(np.nanmax(shown)), threshold) * 100
     bottom = min(float(np.nanmin(shown)), threshold) / 100
     fig.update_yaxes(title_text="‖g_a − g_n‖ / (‖g_a‖ + ‖g_n‖)", type="log", exponentformat="power",

@@ -2,19 +2,24 @@
 arrows, the quadratic model's contours, Newton's steps), 1-D slices along the eigenvectors,
 and gradient descent near a minimum (paths, contraction factors, measured ratios).
 
-Pure builders: NumPy data in, go.Figure out; no Streamlit and no surface maths here.
+Pure builders: NumPy data in, go.Figure out; no Streamlit and no surface maths here. Their
+words come from the message catalog (curvature.chart.*).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
+from catalog import t
 from charts.style import LANDMARK_MARKS, base_layout
 from charts.surface import Arrow, Fill, Mark, Path, contour_figure
+
+if TYPE_CHECKING:  # the figures of a run's Result; charts import no experiment at run time
+    from experiments.curvature import GDRun, Result, StepLimit
 
 POSITIVE = "#00a651"  # lambda > 0: f curves up along v
 NEGATIVE = "#d62728"  # lambda < 0: f curves down along v
@@ -26,6 +31,8 @@ MODEL_COLOR = "#111111"
 RUN_COLORS = ("#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#7f7f7f",
               "#bcbd22", "#2ca02c", "#393b79")
 MAX_LEVELS = 60
+ARROW = 0.12  # half-length of the most curved eigenvector's arrow, x the longer domain side
+MODEL_LEVELS = 4  # level lines on each side of L(θ′) in the model window
 ARROW_MIN_FRACTION = 0.2  # no arrow is shorter than this share of the longest (a ~zero one is drawn dotted)
 
 
@@ -65,14 +72,26 @@ def eigen_arrows(
         share = abs(float(l)) / big if big > 0 else 0.0
         half = length * max(share, ARROW_MIN_FRACTION)
         sub = "₁₂₃"[i] if i < 3 else str(i + 1)
-        word = "≈ 0" if z else f"= {float(l):.4g}"
+        label = t("curvature.chart.arrow_flat", i=sub) if z else t("curvature.chart.arrow", i=sub, lam=float(l))
         arrows.append(Arrow(
             start=(float(point[0]), float(point[1])),
             vector=(float(half * vecs[0, i]), float(half * vecs[1, i])),
             color=eigen_color(float(l), z),
-            label=f"v{sub}: λ{sub} {word}",
+            label=label,
             dash="dot" if z else "solid",
         ))
+    return arrows
+
+
+def direction_arrows(
+    point: Sequence[float], eigenvalues: Sequence[float], eigenvectors: np.ndarray, length: float,
+    zero: Sequence[bool] = (False, False),
+) -> list[Arrow]:
+    """eigen_arrows at a minimum, where both directions curve up (green): told apart by
+    shade (DIRECTION_COLORS), as the factor bars along v₁ and v₂ are."""
+    arrows = eigen_arrows(point, eigenvalues, eigenvectors, length, zero)
+    for a, c in zip(arrows, DIRECTION_COLORS):
+        a.color = c
     return arrows
 
 
@@ -172,24 +191,25 @@ def curvature_figure(
     _add_marks(fig, marks)
     if model is not None:
         # No legend entries: a white line cannot be shown on the white legend; the page's caption says it.
-        for z_, color, dash, name, width in ((model.f, F_COLOR, "solid", "f levels", 1.5),
-                                             (model.q, MODEL_COLOR, "dash", "quadratic model", 1.8)):
+        for z_, color, dash, name, width in ((model.f, F_COLOR, "solid", t("curvature.chart.f_levels"), 1.5),
+                                             (model.q, MODEL_COLOR, "dash", t("curvature.chart.model"), 1.8)):
             fig.add_trace(_level_lines(model.xs, model.ys, z_, model.levels, color, dash, name, width))
         x0, x1, y0, y1 = float(model.xs[0]), float(model.xs[-1]), float(model.ys[0]), float(model.ys[-1])
         fig.add_shape(type="rect", x0=x0, x1=x1, y0=y0, y1=y1, line=dict(color="white", width=1, dash="dot"),
                       layer="above")
     if newton is not None and len(newton) > 1:
         fig.add_trace(go.Scatter(
-            x=newton[:, 0], y=newton[:, 1], mode="lines+markers", name="Newton steps",
+            x=newton[:, 0], y=newton[:, 1], mode="lines+markers", name=t("curvature.chart.newton"),
             line=dict(color=NEWTON, width=2.5), marker=dict(size=7, color=NEWTON, line=dict(width=1, color="white")),
-            hovertemplate="Newton step %{pointNumber}<br>(%{x:.4f}, %{y:.4f})<extra></extra>",
+            hovertemplate=(t("curvature.chart.newton_hover", step="%{pointNumber}")
+                           + "<br>(%{x:.4f}, %{y:.4f})<extra></extra>"),
         ))
     for a in arrows:
         _draw_arrow(fig, a)
     fig.add_trace(go.Scatter(
-        x=[point[0]], y=[point[1]], mode="markers", name="θ′ (the point)",
+        x=[point[0]], y=[point[1]], mode="markers", name=t("curvature.chart.point"),
         marker=dict(symbol="circle", size=13, color="white", line=dict(width=3, color="black")),
-        hovertemplate="θ′ = (%{x:.4f}, %{y:.4f})<extra></extra>",
+        hovertemplate=t("curvature.chart.point_hover", x="%{x:.4f}", y="%{y:.4f}") + "<extra></extra>",
     ))
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
@@ -210,21 +230,24 @@ def slices_figure(
     width = (1.0 - gap * (n - 1)) / n
     fig = go.Figure()
     axes: dict = {}
+    slice_axis = t("curvature.chart.slice_axis")
     for i, (fv, qv) in enumerate(zip(f_slices, q_slices)):
         sx = "" if i == 0 else str(i + 1)
         xa, ya = f"x{sx}", f"y{sx}"
         lo = i * (width + gap)
-        axes[f"xaxis{sx}"] = dict(domain=[lo, lo + width], anchor=ya, title=dict(text="t (distance from θ′ along vᵢ)"),
+        axes[f"xaxis{sx}"] = dict(domain=[lo, lo + width], anchor=ya, title=dict(text=slice_axis),
                                   zeroline=True, zerolinecolor="#999999")
         axes[f"yaxis{sx}"] = dict(anchor=xa)
-        fig.add_trace(go.Scatter(x=ts, y=fv, mode="lines", name="f along vᵢ", legendgroup="f", showlegend=i == 0,
+        fig.add_trace(go.Scatter(x=ts, y=fv, mode="lines", name=t("curvature.chart.slice_f"), legendgroup="f",
+                                 showlegend=i == 0,
                                  line=dict(color=colors[i], width=3), xaxis=xa, yaxis=ya,
                                  hovertemplate="t=%{x:.3f}<br>f=%{y:.5g}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=ts, y=qv, mode="lines", name="quadratic model", legendgroup="q",
+        fig.add_trace(go.Scatter(x=ts, y=qv, mode="lines", name=t("curvature.chart.model"), legendgroup="q",
                                  showlegend=i == 0, line=dict(color=MODEL_COLOR, width=2, dash="dash"), xaxis=xa,
                                  yaxis=ya, hovertemplate="t=%{x:.3f}<br>q=%{y:.5g}<extra></extra>"))
-    annotations = [dict(text=t, x=i * (width + gap) + width / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
-                        yanchor="bottom", showarrow=False, font=dict(size=14)) for i, t in enumerate(titles)]
+    annotations = [dict(text=title, x=i * (width + gap) + width / 2, y=1.0, xref="paper", yref="paper",
+                        xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=14))
+                   for i, title in enumerate(titles)]
     _style(fig, height=height, margin=dict(l=50, r=20, t=80, b=45), annotations=annotations, **axes)
     fig.update_layout(legend=dict(y=1.12))
     return fig
@@ -246,8 +269,8 @@ def stability_figure(
 ) -> go.Figure:
     """A zoomed contour around the minimum p* with the gradient-descent runs (diverged runs
     end in a cross labelled with the step) and the eigen-directions at p*."""
-    fig = contour_figure(xs, ys, z, log=log, paths=paths, marks=[Mark(p_star, "minimum", "p*")], start=start,
-                         height=height)
+    mark = Mark(p_star, "minimum", t("curvature.chart.minimum"))
+    fig = contour_figure(xs, ys, z, log=log, paths=paths, marks=[mark], start=start, height=height)
     for a in arrows:
         _draw_arrow(fig, a)
     fig.update_xaxes(range=[center[0] - radius, center[0] + radius])
@@ -273,11 +296,11 @@ def factors_figure(
                              marker_color=direction_colors[i], text=[f"{v:.3g}" for v in factors[:, i]],
                              textposition="outside", textfont=dict(size=11)))
     m = np.asarray(measured, dtype=np.float64)
-    fig.add_trace(go.Bar(x=list(labels), y=m, name="measured ‖p_{k+1}−p*‖ / ‖p_k−p*‖ (median)",
+    fig.add_trace(go.Bar(x=list(labels), y=m, name=t("curvature.chart.measured"),
                          marker=dict(color="#444444", pattern=dict(shape="/", fgcolor="white")),
                          text=["—" if not np.isfinite(v) else f"{v:.3g}" for v in m], textposition="outside",
                          textfont=dict(size=11)))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name="1: the stability limit",
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=t("curvature.chart.limit"),
                              line=dict(color="black", dash="dot", width=1.5)))
     limit = dict(type="line", xref="paper", x0=0, x1=1, y0=1.0, y1=1.0, layer="below",
                  line=dict(color="black", dash="dot", width=1.5))
@@ -285,7 +308,7 @@ def factors_figure(
     top = float(np.max(np.concatenate([finite, m[np.isfinite(m)], [1.0]])))
     _style(fig, height=height, barmode="group", margin=dict(l=50, r=20, t=70, b=45), shapes=[limit])
     fig.update_layout(legend=dict(y=1.12))
-    fig.update_yaxes(title="factor per step", range=[0, 1.2 * float(top)])
+    fig.update_yaxes(title=t("curvature.chart.factor_axis"), range=[0, 1.2 * float(top)])
     return fig
 
 
@@ -303,10 +326,57 @@ def ratios_figure(
         r = np.asarray(r, dtype=np.float64)
         fig.add_trace(go.Scatter(x=np.arange(len(r)), y=r, mode="lines", name=label, line=dict(color=c, width=2),
                                  legendgroup=label, hovertemplate="k=%{x}<br>r=%{y:.5f}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=[0, max(len(r) - 1, 1)], y=[p, p], mode="lines", name=f"{label}: max|1−ηλᵢ|",
+        fig.add_trace(go.Scatter(x=[0, max(len(r) - 1, 1)], y=[p, p], mode="lines",
+                                 name=t("curvature.chart.predicted_name", label=label),
                                  legendgroup=label, showlegend=False, line=dict(color=c, width=1.5, dash="dot"),
-                                 hovertemplate=f"predicted {p:.5f}<extra></extra>"))
+                                 hovertemplate=t("curvature.chart.predicted_hover", value=p) + "<extra></extra>"))
     _style(fig, height=height)
-    fig.update_xaxes(title="step k")
-    fig.update_yaxes(title="‖p_{k+1}−p*‖ / ‖p_k−p*‖")
+    fig.update_xaxes(title=t("curvature.chart.step_axis"))
+    fig.update_yaxes(title=t("curvature.chart.ratio_axis"))
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# The Curvature page's figures, from experiments.curvature's Result
+
+
+def point_figure(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, result: Result, fill: Fill | None = None) -> go.Figure:
+    """curvature_figure for a run: the critical points, θ′, and where f, g and H are finite
+    there, the eigenvector arrows, the model's window (MODEL_LEVELS levels each side) and
+    Newton's path."""
+    marks = [Mark(r.point, r.kind, r.label) for r in result.critical]
+    log = result.surface.log_levels
+    p, m = result.probe, result.model
+    if p is None or m is None or result.newton is None:
+        return curvature_figure(xs, ys, z, point=result.point, log=log, marks=marks, fill=fill)
+    (x0, x1), (y0, y1) = result.surface.domain
+    arrows = eigen_arrows(result.point, p.eigenvalues, p.eigenvectors, ARROW * max(x1 - x0, y1 - y0), p.zero)
+    model = ModelOverlay(m.xs, m.ys, m.f, m.q, model_levels(p.value, m.f, count=MODEL_LEVELS, reach=m.reach))
+    return curvature_figure(xs, ys, z, point=result.point, log=log, marks=marks, arrows=arrows, model=model,
+                            newton=result.newton.points, fill=fill)
+
+
+def run_label(run: GDRun) -> str:
+    return t("curvature.step.run_label", m=run.multiple, eta=run.learning_rate)
+
+
+def step_figures(limit: StepLimit, log: bool = False) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The gradient-descent runs near the minimum: their paths on the zoomed contour, the
+    predicted and measured factors per run, and the measured ratio step by step."""
+    runs = limit.runs
+    paths = [Path(f"gd{r.multiple}", run_label(r), r.points, r.losses, r.diverged_at, run_color(i))
+             for i, r in enumerate(runs)]
+    arrows = direction_arrows(limit.minimum, limit.eigenvalues, limit.eigenvectors, 0.6 * limit.zoom_radius,
+                              limit.zero)
+    if limit.zoom is None:
+        raise ValueError("no gradient-descent runs to draw")
+    xs, ys, z = limit.zoom
+    paths_fig = stability_figure(xs, ys, z, p_star=limit.minimum, paths=paths, start=limit.start,
+                                 center=limit.minimum, radius=limit.zoom_radius, log=log, arrows=arrows)
+    factors_fig = factors_figure([t("curvature.step.multiple", m=r.multiple) for r in runs],
+                                 np.array([r.factors for r in runs]), [r.measured for r in runs],
+                                 [t("curvature.step.direction1"), t("curvature.step.direction2")],
+                                 list(DIRECTION_COLORS))
+    ratios_fig = ratios_figure([q.label for q in paths], [r.ratios for r in runs], [r.predicted for r in runs],
+                               [q.color for q in paths])
+    return paths_fig, factors_fig, ratios_fig

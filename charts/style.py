@@ -39,6 +39,8 @@ pio.templates[TEMPLATE] = go.layout.Template(layout=dict(
     annotationdefaults=dict(arrowcolor=_INK, arrowhead=0, arrowwidth=1),
     title=dict(x=0.05),
 ))
+# The default for every figure built outside the app too (tests, benchmarks). Importing
+# Streamlit replaces it; ui.startup.start claims it back.
 pio.templates.default = TEMPLATE
 
 OPTIMIZER_COLORS = {

@@ -15,8 +15,10 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from catalog import t
 from charts.raster import contour_image
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout, color_of
+from ui.compat import AnimatedFigure, unvalidated_figure
 
 CLICK_GRID = "click-grid"
 # Points per side of the invisible click grid: a click moves to the nearest one. Each is
@@ -52,6 +54,11 @@ class Mark:
     point: tuple[float, float]
     kind: str  # minimum | saddle | maximum | degenerate
     label: str = ""
+
+
+def colour_title(log: bool) -> str:
+    """What the colours measure: f, or log10(1 + f - f_min) (see shaped)."""
+    return t("controls.surface_chart.colour_log") if log else t("controls.surface_chart.colour_linear")
 
 
 def shaped(z: np.ndarray, log: bool, floor: float | None = None) -> np.ndarray:
@@ -99,9 +106,9 @@ def contour_figure(
     before (draw_fill with the same xs, ys, z and log), so that a view drawn on every rerun
     over an unchanged grid does not draw and encode its image again."""
     fill = fill or draw_fill(xs, ys, z, log)
-    fig = AnimatedFigure(_validate=False) if animate else go.Figure(_validate=False)
+    fig = AnimatedFigure() if animate else unvalidated_figure()
     fig.add_layout_image(fill.image)
-    fig.add_trace(_colorbar_trace(xs, ys, fill.levels, "log₁₀(1+f−f_min)" if log else "f", colorbar))
+    fig.add_trace(_colorbar_trace(xs, ys, fill.levels, colour_title(log), colorbar))
     if click_grid:
         gx, gy = (g.ravel() for g in np.meshgrid(np.linspace(xs[0], xs[-1], click_grid),
                                                  np.linspace(ys[0], ys[-1], click_grid)))
@@ -123,7 +130,8 @@ def contour_figure(
         pts = _valid(p)
         idx = thin(len(pts), MAX_PATH_POINTS)
         color = p.color or color_of(p.key, i)
-        label = p.label if p.diverged_at is None else f"{p.label} (diverged at step {p.diverged_at})"
+        label = p.label if p.diverged_at is None else t("controls.surface_chart.diverged_label", label=p.label,
+                                                         step=p.diverged_at)
         fig.add_trace(go.Scatter(
             x=np.round(pts[idx, 0], 5), y=np.round(pts[idx, 1], 5), name=label,
             mode="lines+markers" if len(idx) <= MARKED_PATH_POINTS else "lines",
@@ -132,15 +140,16 @@ def contour_figure(
         ))
         if p.diverged_at is not None and len(pts):
             fig.add_trace(go.Scatter(
-                x=[pts[-1, 0]], y=[pts[-1, 1]], mode="markers+text", text=[f"diverged at step {p.diverged_at}"],
+                x=[pts[-1, 0]], y=[pts[-1, 1]], mode="markers+text",
+                text=[t("controls.surface_chart.diverged_mark", step=p.diverged_at)],
                 textposition="top center", textfont=dict(color=color), legendgroup=p.key, showlegend=False,
                 marker=dict(symbol="x-thin", size=16, line=dict(width=3, color=color)), hoverinfo="skip",
             ))
     if start is not None:
         fig.add_trace(go.Scatter(
-            x=[start[0]], y=[start[1]], mode="markers", name="start",
+            x=[start[0]], y=[start[1]], mode="markers", name=t("controls.surface_chart.start"),
             marker=dict(symbol="circle", size=13, color="white", line=dict(width=3, color="black")),
-            hovertemplate="start (%{x:.3f}, %{y:.3f})<extra></extra>",
+            hovertemplate=t("controls.surface_chart.start_hover", point="(%{x:.3f}, %{y:.3f})") + "<extra></extra>",
         ))
     fig.update_layout(**base_layout(height=height, title=dict(text=title) if title else None))
     if click_grid:
@@ -229,27 +238,6 @@ def sample_grid(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, px: np.ndarray, p
     return out
 
 
-class AnimatedFigure(go.Figure):
-    """A go.Figure whose animation frames and slider are kept as plain dicts and joined in
-    at serialization: Plotly validates every object it builds, which was measured at
-    about 180 ms for 150 frames, far over a slider-rerun budget."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._raw_frames: list[dict] = []
-        self._raw_sliders: list[dict] = []
-
-    def to_dict(self) -> dict:
-        out = super().to_dict()
-        if self._raw_frames:
-            out["frames"] = self._raw_frames
-            out.setdefault("layout", {})["sliders"] = self._raw_sliders
-        return out
-
-    def to_plotly_json(self) -> dict:
-        return self.to_dict()
-
-
 def _add_animation(fig: AnimatedFigure, paths: Sequence[Path]) -> None:
     """One ball per path; frames move only the balls (the surface is sent once)."""
     n = max(len(p.points) for p in paths)
@@ -270,22 +258,22 @@ def _add_animation(fig: AnimatedFigure, paths: Sequence[Path]) -> None:
             j = min(int(k), len(pts) - 1)
             data.append({"type": "scatter", "x": [round(float(pts[j, 0]), 5)], "y": [round(float(pts[j, 1]), 5)]})
         frames.append({"data": data, "traces": ball_idx, "name": str(int(k))})
-    fig._raw_frames = frames
-    fig._raw_sliders = [dict(
+    fig.set_animation(frames, [dict(
         active=0, x=0.36, len=0.64, y=-0.05, yanchor="top", pad=dict(t=10), ticklen=0,
-        font=dict(color="rgba(0,0,0,0)"), currentvalue=dict(prefix="step ", font=dict(size=12)),
+        font=dict(color="rgba(0,0,0,0)"),
+        currentvalue=dict(prefix=t("controls.surface_chart.slider_prefix"), font=dict(size=12)),
         steps=[dict(method="animate", label=str(int(k)),
                     args=[[str(int(k))], dict(mode="immediate", frame=dict(duration=0, redraw=False),
                                               transition=dict(duration=0))]) for k in steps[thin(len(steps), SLIDER_STEPS)]],
-    )]
+    )])
     fig.update_layout(
         updatemenus=[dict(
             type="buttons", direction="left", x=0, y=-0.07, xanchor="left", yanchor="top", showactive=False,
             buttons=[
-                dict(label="▶ Play", method="animate",
+                dict(label=t("controls.surface_chart.play"), method="animate",
                      args=[None, dict(frame=dict(duration=40, redraw=False), transition=dict(duration=0),
                                       fromcurrent=True, mode="immediate")]),
-                dict(label="⏸ Pause", method="animate",
+                dict(label=t("controls.surface_chart.pause"), method="animate",
                      args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")]),
             ],
         )],
@@ -316,7 +304,7 @@ def surface3d_figure(
         ))
     fig.update_layout(**base_layout(height=height, margin=dict(l=0, r=0, t=30, b=0)))
     fig.update_layout(scene=dict(xaxis_title="x", yaxis_title="y",
-                                 zaxis_title="log₁₀(1+f−f_min)" if log else "f", aspectmode="manual",
+                                 zaxis_title=colour_title(log), aspectmode="manual",
                                  aspectratio=dict(x=1, y=1, z=0.6)))
     return fig
 
@@ -336,7 +324,7 @@ def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int
     minimum), sharing one legend: clicking a name hides that path in every panel. One
     figure rather than one per panel: each Plotly figure costs the browser its own
     layout and redraw on every rerun."""
-    fig = go.Figure(_validate=False)
+    fig = unvalidated_figure()
     n = max(len(panels), 1)
     gap = 0.08
     width = (1.0 - gap * (n - 1)) / n
@@ -344,7 +332,8 @@ def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int
     for j, panel in enumerate(panels):
         axis = "" if j == 0 else str(j + 1)
         x0 = j * (width + gap)
-        layout[f"xaxis{axis}"] = dict(domain=[x0, x0 + width], anchor=f"y{axis}", title=dict(text="step"))
+        layout[f"xaxis{axis}"] = dict(domain=[x0, x0 + width], anchor=f"y{axis}",
+                                      title=dict(text=t("controls.surface_chart.step_axis")))
         layout[f"yaxis{axis}"] = dict(anchor=f"x{axis}", title=dict(text=panel.ytitle), exponentformat="power",
                                       type="log" if panel.log_y else "linear", dtick=1 if panel.log_y else None)
         if panel.title:

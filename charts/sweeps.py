@@ -11,11 +11,12 @@ rate (the map's x axis is log10(eta), drawn with decade ticks).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
+from catalog import t
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout
 from charts.surface import shaped
 
@@ -60,9 +61,10 @@ def _gap(values: np.ndarray) -> np.ndarray:
 
 def _status(loss_gap: float, diverged: int, hit: int, tol: float) -> str:
     if diverged >= 0:
-        return f"diverged at step {diverged}"
-    reach = f"L − L* < {tol:g} at step {hit}" if hit >= 0 else f"never reached L − L* < {tol:g}"
-    return f"final L − L* = {loss_gap:.3g}<br>{reach}"
+        return t("sweeps.chart.status_diverged", step=int(diverged))
+    if hit >= 0:
+        return t("sweeps.chart.status_reached", gap=loss_gap, tol=tol, step=int(hit))
+    return t("sweeps.chart.status_missed", gap=loss_gap, tol=tol)
 
 
 @dataclass
@@ -110,10 +112,10 @@ def sweep_figure(
     diverged = div >= 0
     if mode == "steps":
         z = np.where(~diverged & (hit >= 0), hit.astype(float), np.nan)
-        colorbar_title = f"steps to L − L* < {tol:g}"
+        colorbar_title = t("sweeps.chart.steps_to_tol", tol=tol)
     else:
         z = np.where(diverged, np.nan, _gap(above))
-        colorbar_title = "log₁₀(L − L*)"
+        colorbar_title = t("sweeps.chart.loss_colorbar")
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
         x=x, y=y, z=z, colorscale=COLORSCALE, hoverinfo="skip", name="sweep",
@@ -127,15 +129,16 @@ def sweep_figure(
                              colorscale=[[0, DIVERGED_COLOR], [1, DIVERGED_COLOR]], showscale=False,
                              hoverinfo="skip", name="diverged"))
     # Legend swatches for the two special layers (heatmaps have no legend entries).
-    for name, color, show in (("diverged", DIVERGED_COLOR, True), (f"never reached L − L* < {tol:g}",
-                                                                     NOT_REACHED_COLOR, mode == "steps")):
+    for name, color, show in ((t("sweeps.chart.diverged"), DIVERGED_COLOR, True),
+                              (t("sweeps.chart.never_reached", tol=tol), NOT_REACHED_COLOR, mode == "steps")):
         if show:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                      marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
     gx, gy = np.meshgrid(x, y)
     rows, cols = np.meshgrid(np.arange(vals.size), np.arange(lrs.size), indexing="ij")
     text = [
-        f"η = {lrs[j]:.3g}<br>{second.label} = {vals[i]:.4g}<br>{_status(above[i, j], div[i, j], hit[i, j], tol)}"
+        t("sweeps.chart.cell_hover", lr=lrs[j], label=second.label, second_value=vals[i],
+          status=_status(above[i, j], div[i, j], hit[i, j], tol))
         for i, j in zip(rows.ravel(), cols.ravel())
     ]
     side = max(vals.size, lrs.size)
@@ -148,7 +151,7 @@ def sweep_figure(
     _mark_cells(fig, x, y, selected, best)
     _layout(fig, height, title)
     tickvals, ticktext = _decade_ticks(float(x.min()), float(x.max()))
-    fig.update_xaxes(title="learning rate η", tickvals=tickvals, ticktext=ticktext, showgrid=False)
+    fig.update_xaxes(title=t("sweeps.chart.learning_rate_axis"), tickvals=tickvals, ticktext=ticktext, showgrid=False)
     if second.log:
         yv, yt = _decade_ticks(float(y.min()), float(y.max()))
         fig.update_yaxes(title=second.label, tickvals=yv, ticktext=yt, showgrid=False)
@@ -157,15 +160,24 @@ def sweep_figure(
     return fig
 
 
+def sweep_result_figure(result, *, label: str | None, mode: str, title: str = "") -> go.Figure:
+    """``sweep_figure`` of an experiments.sweeps.SweepResult; ``label`` names its second
+    axis (None for a learning-rate-only sweep)."""
+    sw, axis = result.sweep, result.grid.axis
+    second = None if axis is None else SweepAxis(label or axis.name, axis.values, axis.log)
+    return sweep_figure(sw.learning_rates, second, sw.final_losses, sw.diverged_at, sw.hit_at, mode=mode,
+                        l_star=result.l_star, tol=result.tol, selected=result.selected, best=result.best, title=title)
+
+
 def _mark_cells(fig: go.Figure, x: np.ndarray, y: np.ndarray, selected, best) -> None:
     if best is not None:
         fig.add_trace(go.Scatter(
-            x=[x[best[1]]], y=[y[best[0]]], mode="markers", name="best cell", hoverinfo="skip",
+            x=[x[best[1]]], y=[y[best[0]]], mode="markers", name=t("sweeps.chart.best_cell"), hoverinfo="skip",
             marker=dict(symbol="star", size=16, color="white", line=dict(width=1.5, color="black")),
         ))
     if selected is not None:
         fig.add_trace(go.Scatter(
-            x=[x[selected[1]]], y=[y[selected[0]]], mode="markers", name="path shown", hoverinfo="skip",
+            x=[x[selected[1]]], y=[y[selected[0]]], mode="markers", name=t("sweeps.chart.path_shown"), hoverinfo="skip",
             marker=dict(symbol="square-open", size=18, color=SELECTED_COLOR, line=dict(width=3, color=SELECTED_COLOR)),
         ))
 
@@ -177,23 +189,25 @@ def _sweep_curve(lrs, above, div, hit, *, mode, tol, selected, best, height, tit
     diverged = div >= 0
     if mode == "steps":
         y = np.where(~diverged & (hit >= 0), hit.astype(float), np.nan)
-        ytitle = f"steps to L − L* < {tol:g}"
+        ytitle = t("sweeps.chart.steps_to_tol", tol=tol)
     else:
         y = np.where(diverged, np.nan, np.maximum(above, LOSS_FLOOR))
-        ytitle = "L − L* after the last step"
-    text = [f"η = {lr:.3g}<br>{_status(a, d, h, tol)}" for lr, a, d, h in zip(lrs, above, div, hit)]
+        ytitle = t("sweeps.chart.last_gap")
+    text = [t("sweeps.chart.curve_hover", lr=lr, status=_status(a, d, h, tol)) for lr, a, d, h in zip(lrs, above, div, hit)]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name="runs", line=dict(color="#1f77b4", width=2),
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=t("sweeps.chart.runs"), line=dict(color="#1f77b4", width=2),
                              marker=dict(size=7), hoverinfo="skip"))
     finite = y[np.isfinite(y)]
     floor = float(finite.min()) if finite.size else 1.0
     y_cells = np.where(np.isfinite(y), y, floor)
     if diverged.any():
-        fig.add_trace(go.Scatter(x=x[diverged], y=y_cells[diverged], mode="markers", name="diverged", hoverinfo="skip",
+        fig.add_trace(go.Scatter(x=x[diverged], y=y_cells[diverged], mode="markers", name=t("sweeps.chart.diverged"),
+                                 hoverinfo="skip",
                                  marker=dict(symbol="x", size=11, color=DIVERGED_COLOR)))
     missed = ~diverged & np.isnan(y)
     if missed.any():
-        fig.add_trace(go.Scatter(x=x[missed], y=y_cells[missed], mode="markers", name=f"never reached L − L* < {tol:g}",
+        fig.add_trace(go.Scatter(x=x[missed], y=y_cells[missed], mode="markers",
+                                 name=t("sweeps.chart.never_reached", tol=tol),
                                  hoverinfo="skip", marker=dict(symbol="circle-open", size=10, color="#888888")))
     # The clickable points: every run, invisible, on top.
     fig.add_trace(go.Scatter(
@@ -204,7 +218,7 @@ def _sweep_curve(lrs, above, div, hit, *, mode, tol, selected, best, height, tit
     _mark_cells(fig, x, np.asarray(y_cells), selected, best)
     _layout(fig, height, title)
     tickvals, ticktext = _decade_ticks(float(x.min()), float(x.max()))
-    fig.update_xaxes(title="learning rate η", tickvals=tickvals, ticktext=ticktext)
+    fig.update_xaxes(title=t("sweeps.chart.learning_rate_axis"), tickvals=tickvals, ticktext=ticktext)
     fig.update_yaxes(title=ytitle, type="log" if mode != "steps" else "linear", exponentformat="power")
     return fig
 
@@ -214,7 +228,7 @@ def _sweep_curve(lrs, above, div, hit, *, mode, tol, selected, best, height, tit
 
 
 def basin_names(minima: np.ndarray) -> list[str]:
-    return [f"M{k + 1}" for k in range(len(minima))]
+    return [t("sweeps.chart.minimum", index=k + 1) for k in range(len(minima))]
 
 
 def basin_figure(
@@ -241,12 +255,12 @@ def basin_figure(
     for i, col in enumerate(colors):
         scale += [[i / c, col], [(i + 1) / c, col]]
     z = np.where(lab == DIVERGED, 0, np.where(lab == NOT_CONVERGED, 1, lab + 2))
-    names = np.array(["diverged", "not converged"] + basin_names(mins), dtype=object)
+    names = np.array([t("sweeps.chart.diverged"), t("sweeps.chart.not_converged")] + basin_names(mins), dtype=object)
     total = max(lab.size, 1)
     fig = go.Figure()
     fig.add_trace(go.Heatmap(
         x=xs, y=ys, z=z, zmin=-0.5, zmax=c - 0.5, colorscale=scale, showscale=False, name="basins",
-        text=names[z], hovertemplate="start (%{x:.3f}, %{y:.3f})<br>ends: %{text}<extra></extra>",
+        text=names[z], hovertemplate=t("sweeps.chart.basin_hover"),
     ))
     if contour is not None:
         cx, cy, cz = contour
@@ -255,18 +269,19 @@ def basin_figure(
             contours=dict(coloring="none", showlines=True), line=dict(color="rgba(255,255,255,0.75)", width=1),
             name="contours", showlegend=False,
         ))
-    def pct(count: int) -> str:  # a few runs out of 40,000 are not "0%"
-        share = count / total
-        return f"{share:.0%}" if share == 0 or share >= 0.005 else "<1%"
+    def share(name: str, count: int) -> str:  # a few runs out of 40,000 are not "0%"
+        part = count / total
+        return t("sweeps.chart.share" if part == 0 or part >= 0.005 else "sweeps.chart.share_small", name=name,
+                 share=part)
 
-    counts = [(int(np.sum(lab == DIVERGED)), DIVERGED_COLOR, "diverged"),
-              (int(np.sum(lab == NOT_CONVERGED)), NOT_CONVERGED_COLOR, "not converged")]
+    counts = [(int(np.sum(lab == DIVERGED)), DIVERGED_COLOR, names[0]),
+              (int(np.sum(lab == NOT_CONVERGED)), NOT_CONVERGED_COLOR, names[1])]
     for m in range(k):
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"M{m + 1}: {pct(int(np.sum(lab == m)))}",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=share(names[m + 2], int(np.sum(lab == m))),
                                  showlegend=show_legend, marker=dict(symbol="square", size=12, color=basin_color(m))))
     for count, color, name in counts:
         if count:
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"{name}: {pct(count)}",
+            fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=share(name, count),
                                      showlegend=show_legend,
                                      marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
     if k:
@@ -278,10 +293,32 @@ def basin_figure(
             hovertemplate="%{text} (%{x:.4f}, %{y:.4f})<extra></extra>",
         ))
     _layout(fig, height, title)
-    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], title="start x", constrain="domain", showgrid=False)
-    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title="start y", showgrid=False, scaleanchor="x",
+    fig.update_xaxes(range=[float(xs[0]), float(xs[-1])], title=t("sweeps.chart.start_x"), constrain="domain",
+                     showgrid=False)
+    fig.update_yaxes(range=[float(ys[0]), float(ys[-1])], title=t("sweeps.chart.start_y"), showgrid=False, scaleanchor="x",
                      constrain="domain")
     return fig
+
+
+def basin_table(rows: Sequence, minima: np.ndarray) -> "pd.DataFrame":
+    """Share of each map's starts ending in each minimum, in none, and diverged, as text
+    ("25.7%"). ``rows`` have .title, .minima (one share per minimum), .not_converged and
+    .diverged (experiments.sweeps.BasinShares)."""
+    import pandas as pd
+
+    def tidy(v: float) -> float:
+        return 0.0 if abs(v) < 0.005 else float(v)  # never "-0.00"
+
+    mins = np.asarray(minima, float).reshape(-1, 2)
+    heads = [t("sweeps.table.minimum", index=k + 1, x=tidy(x), y=tidy(y)) for k, (x, y) in enumerate(mins)]
+    records = []
+    for r in rows:
+        record = {t("sweeps.table.optimizer"): r.title}
+        record.update({h: t("sweeps.table.share", share=v) for h, v in zip(heads, r.minima)})
+        record[t("sweeps.table.not_converged")] = t("sweeps.table.share", share=r.not_converged)
+        record[t("sweeps.table.diverged")] = t("sweeps.table.share", share=r.diverged)
+        records.append(record)
+    return pd.DataFrame(records)
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,6 +339,12 @@ class RaceRow:
     best_steps: int | None
 
 
+def race_rows(best: Mapping, title_of, color_of) -> list[RaceRow]:
+    """RaceRows of each optimizer's optimizers.sweeps.BestRate, by optimizer key."""
+    return [RaceRow(k, title_of(k), color_of(k), b.learning_rates, b.hit_at, b.diverged_at, b.learning_rate, b.steps)
+            for k, b in best.items()]
+
+
 def race_bars_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, height: int = 360) -> go.Figure:
     """Steps to reach L - L* < tol, each optimizer at its own best learning rate. An
     optimizer that never got there has no bar, only a note."""
@@ -310,14 +353,15 @@ def race_bars_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, hei
         reached = r.best_steps is not None
         fig.add_trace(go.Bar(
             x=[r.title], y=[r.best_steps if reached else 0], name=r.title, marker_color=r.color, showlegend=False,
-            text=[f"{r.best_steps} steps<br>η = {r.best_rate:.3g}" if reached else
-                  ("all rates diverged" if r.best_rate is None else f"not reached in {num_steps} steps")],
+            text=[t("sweeps.chart.bar_reached", steps=r.best_steps, lr=r.best_rate) if reached else
+                  (t("sweeps.chart.bar_all_diverged") if r.best_rate is None else
+                   t("sweeps.chart.bar_not_reached", steps=num_steps))],
             textposition="outside", cliponaxis=False,
             hovertemplate=f"{r.title}<br>%{{text}}<extra></extra>",
         ))
     top = max([r.best_steps for r in rows if r.best_steps is not None] or [1])
-    _layout(fig, height, f"Steps to L − L* < {tol:g}, each at its best η")
-    fig.update_yaxes(title="steps", range=[0, top * 1.3 + 1])
+    _layout(fig, height, t("sweeps.chart.bars_title", tol=tol))
+    fig.update_yaxes(title=t("sweeps.chart.steps"), range=[0, top * 1.3 + 1])
     return fig
 
 
@@ -333,19 +377,20 @@ def race_rates_figure(rows: Sequence[RaceRow], *, num_steps: int, tol: float, he
         y = np.where((hit >= 0) & ~div, hit.astype(float), np.nan)
         fig.add_trace(go.Scatter(x=lrs, y=y, mode="lines+markers", name=r.title, legendgroup=r.key,
                                  line=dict(color=r.color, width=2), marker=dict(size=5),
-                                 hovertemplate=f"{r.title}<br>η = %{{x:.3g}}<br>%{{y}} steps<extra></extra>"))
+                                 hovertemplate=t("sweeps.chart.rates_hover", optimizer=r.title)))
         if div.any():
             fig.add_trace(go.Scatter(x=lrs[div], y=np.full(int(div.sum()), num_steps), mode="markers",
-                                     name=f"{r.title}: diverged", legendgroup=r.key, showlegend=False,
+                                     name=t("sweeps.chart.rates_diverged", optimizer=r.title), legendgroup=r.key,
+                                     showlegend=False,
                                      marker=dict(symbol="x", size=8, color=r.color),
-                                     hovertemplate=f"{r.title}<br>η = %{{x:.3g}}: diverged<extra></extra>"))
+                                     hovertemplate=t("sweeps.chart.rates_diverged_hover", optimizer=r.title)))
         if r.best_steps is not None:
             fig.add_trace(go.Scatter(x=[r.best_rate], y=[r.best_steps], mode="markers", legendgroup=r.key,
                                      showlegend=False, hoverinfo="skip",
                                      marker=dict(symbol="star", size=15, color=r.color, line=dict(width=1, color="black"))))
-    _layout(fig, height, f"Steps to L − L* < {tol:g} at each η (× diverged)")
-    fig.update_xaxes(title="learning rate η", type="log", exponentformat="power")
-    fig.update_yaxes(title="steps", range=[0, num_steps * 1.05])
+    _layout(fig, height, t("sweeps.chart.rates_title", tol=tol))
+    fig.update_xaxes(title=t("sweeps.chart.learning_rate_axis"), type="log", exponentformat="power")
+    fig.update_yaxes(title=t("sweeps.chart.steps"), range=[0, num_steps * 1.05])
     return fig
 
 
@@ -357,22 +402,24 @@ def race_table(rows: Sequence[RaceRow], final_gaps: Sequence[float | None], *, t
     is L − L* of each optimizer's best run (None if every rate diverged)."""
     import pandas as pd
 
-    steps = f"steps to L − L* < {tol:g}"
+    columns = [t(f"sweeps.table.{c}", tol=tol) for c in ("optimizer", "best_rate", "reached", "steps", "final_gap",
+                                                         "rates_reaching", "rates_diverging")]
+    name, rate, reached, steps, gap, reaching, diverging = columns
+    missing = t("sweeps.table.missing")
     records = []
-    for r, gap in zip(rows, final_gaps):
+    for r, final in zip(rows, final_gaps):
         hit, div = np.asarray(r.hit_at), np.asarray(r.diverged_at) >= 0
         n = hit.size
         records.append({
-            "optimizer": r.title,
-            "best η": "—" if r.best_rate is None else f"{r.best_rate:.3g}",
-            "reached": r.best_steps is not None,
+            name: r.title,
+            rate: missing if r.best_rate is None else t("sweeps.table.rate", rate=r.best_rate),
+            reached: r.best_steps is not None,
             steps: r.best_steps,
-            "final L − L*": "—" if gap is None else f"{gap:.3g}",
-            "η that reach it": f"{int(np.sum((hit >= 0) & ~div))} of {n}",
-            "η that diverge": f"{int(np.sum(div))} of {n}",
+            gap: missing if final is None else t("sweeps.table.gap", gap=final),
+            reaching: t("sweeps.table.of", count=int(np.sum((hit >= 0) & ~div)), total=n),
+            diverging: t("sweeps.table.of", count=int(np.sum(div)), total=n),
         })
-    table = pd.DataFrame(records, columns=["optimizer", "best η", "reached", steps, "final L − L*",
-                                           "η that reach it", "η that diverge"])
+    table = pd.DataFrame(records, columns=columns)
     table[steps] = pd.array([r[steps] for r in records], dtype="Int64")
-    table["reached"] = table["reached"].astype(bool)
+    table[reached] = table[reached].astype(bool)
     return table

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import numpy as np
+
 import optimizers
 import surfaces
 from experiments.schema import Field
@@ -81,6 +83,19 @@ class SurfaceChoice:
         if self.is_custom:
             return surfaces.from_expression(self.expression, domain=self.domain)
         return surfaces.get(self.key, **self.parameters())
+
+
+def critical_points_of(surface: Surface) -> tuple[surfaces.CriticalPoint, ...]:
+    """The critical points a page lists: a built-in surface's landmarks, or a search over a
+    typed one (none when the search fails). Eigenvalues are not filled in (NaN). Slow for
+    typed surfaces: ui.surface_view.critical_of caches it per surface."""
+    if surface.landmarks or surface.expression is None:
+        return tuple(surfaces.CriticalPoint(m.point, float(surface.fn(np.asarray(m.point, np.float32))),
+                                            (np.nan, np.nan), m.kind) for m in surface.landmarks)
+    try:
+        return tuple(surfaces.critical_points(surface))
+    except (ValueError, FloatingPointError):
+        return ()
 
 
 # ---------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ message catalog, with every value that came from the URL shown through ``ui.echo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping, NamedTuple, Sequence, TypeVar
@@ -226,6 +227,13 @@ def query_of(fields: Sequence[Field], values: Mapping[str, Any], implied: Mappin
             continue
         if f.normalize(value) != default and f.normalize(value) != f.normalize(implied.get(f.key, f.default)):
             out[f.key] = f.format(value)
+    # A point is written whole: (0.25, 2.0) on a surface whose own start has y = 2.0
+    # would otherwise be written as x0 alone, which reads back as a half-given point.
+    by_key = {f.key: f for f in fields}
+    for pair in COORDINATE_PAIRS:
+        if any(k in out for k in pair) and all(k in by_key and values.get(k) is not None for k in pair):
+            for k in pair:
+                out[k] = by_key[k].format(values[k])
     return out
 
 
@@ -257,7 +265,11 @@ class Settings:
     extra_keys: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    @functools.cache
     def schema(cls) -> tuple[Field, ...]:
+        """Every URL field, groups expanded. Built once per class: a rerun reads the
+        settings back and writes the URL, and building ~60 fields each time was most of
+        that work."""
         out: list[Field] = []
         for f in dataclasses.fields(cls):  # type: ignore[arg-type]
             if "setting" in f.metadata:

@@ -1,4 +1,6 @@
-"""The description of one tunable number, as pages and the URL need it."""
+"""HyperParam: the description of one tunable number (default, range, scale, meaning), as
+the pages, the URL and the sweeps need it. (The parameters themselves, the pytree an
+optimizer updates, are `Params` in optimizers/base.py.)"""
 from __future__ import annotations
 
 from dataclasses import dataclass

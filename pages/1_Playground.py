@@ -1,107 +1,112 @@
-"""Optimizer Playground: several optimizers race on one surface; every step explainable."""
+"""Optimizer Playground: several optimizers race on one surface; every step explainable.
+Widgets -> experiments.playground.run -> charts -> catalog text."""
 from __future__ import annotations
 
 from ui.preload import plotly_early
 
 plotly_early()  # first, before the heavy imports below: the browser fetches Plotly.js meanwhile
 
-import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 import optimizers  # noqa: E402
+from catalog import t  # noqa: E402
 from charts.style import color_of  # noqa: E402
-from charts.surface import (  # noqa: E402
-    CLICK_GRID_SIZE,
-    Arrow,
-    Panel,
-    Path,
-    arrows_figure,
-    contour_figure,
-    curves_figure,
-    surface3d_figure,
-)
+from charts.surface import CLICK_GRID_SIZE, Arrow, Panel, Path  # noqa: E402
+from charts.surface import arrows_figure, contour_figure, curves_figure, surface3d_figure  # noqa: E402
+from experiments import playground as pg  # noqa: E402
 from optimizers.export import traces_csv  # noqa: E402
+from surfaces.base import Surface  # noqa: E402
 from ui import frame, urlstate  # noqa: E402
+from ui.controls import follow_start, optimizer_controls, schedule_expander  # noqa: E402
+from ui.controls import surface_heading, surface_or_stop  # noqa: E402
+from ui.formulas import filled_update, step_table_markdown  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
-from ui.defaults import PLAYGROUND_LR, PLAYGROUND_RACE, PLAYGROUND_STEPS, PLAYGROUND_SURFACE  # noqa: E402
-from ui.controls import (  # noqa: E402
-    optimizer_controls,
-    optimizer_fields,
-    schedule_expander,
-    schedule_fields,
-    surface_fields,
-    follow_start,
-    surface_heading,
-    surface_or_stop,
-)
-from ui.formulas import filled_update, markdown_table  # noqa: E402
-from ui.surface_view import (  # noqa: E402
-    CONTOUR_KEY,
-    ZOOM_GRID,
-    click_pending,
-    consume_click,
-    fill_of,
-    grid_of,
-    landmarks_of,
-    lowest_value,
-    minima_of,
-)
+from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, click_pending, consume_click  # noqa: E402
+from ui.surface_view import fill_of, grid_of, landmarks_of, landscape_of  # noqa: E402
 
 MAX_STEPS = optimizers.MAX_STEPS
+VELOCITY_COLOR = "#ff00aa"
+ARROW_COLORS = {pg.ArrowKind.GRADIENT_STEP: "#444444", pg.ArrowKind.VELOCITY: VELOCITY_COLOR,
+                pg.ArrowKind.BUFFER: VELOCITY_COLOR}  # the update arrow: the racer's own colour
 
-frame.page("Playground", "🏁")
 
-FIELDS = (
-    surface_fields(PLAYGROUND_SURFACE)
-    + optimizer_fields(PLAYGROUND_LR)
-    + schedule_fields()
-    + [
-        urlstate.Field("opts", PLAYGROUND_RACE, "multi", choices=tuple(optimizers.names())),
-        urlstate.Field("steps", PLAYGROUND_STEPS, "int", 1, MAX_STEPS),
-        urlstate.Field("x0", None, "float", -1e4, 1e4),
-        urlstate.Field("y0", None, "float", -1e4, 1e4),
-        urlstate.Field("noise", 0.0, "float", 0.0, 1e4),
-        urlstate.Field("seed", 0, "int", 0, 2**31 - 1),
-        urlstate.Field("show3d", False, "bool"),
-    ]
-)
-notices = urlstate.restore(FIELDS)
+def title(key: str) -> str:
+    return optimizers.REGISTRY[key].title
+
+
+frame.page("playground")
+notices = urlstate.restore(pg.Settings)
 consume_click(("x0", "y0"))
 
-st.title("🏁 Optimizer Playground")
+st.title(t("playground.page.title"))
 
-surface = surface_or_stop(FIELDS, notices)
+surface = surface_or_stop(pg.Settings, notices)
 
 follow_start(surface, ("x0", "y0"), "_surface_sig")
 
 with st.sidebar:
-    st.multiselect("Optimizers in the race", optimizers.names(), key="opts",
-                   format_func=lambda k: optimizers.REGISTRY[k].title)
-    st.number_input("Steps", min_value=1, max_value=MAX_STEPS, step=50, key="steps",
-                    help=f"Up to {MAX_STEPS:,}.")
+    st.multiselect(t("playground.sidebar.race"), optimizers.names(), key="opts", format_func=title)
+    st.number_input(t("playground.sidebar.steps"), min_value=1, max_value=MAX_STEPS, step=50, key="steps",
+                    help=t("playground.sidebar.steps_help", limit=MAX_STEPS))
     c1, c2 = st.columns(2)
-    c1.number_input("start x", min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="x0")
-    c2.number_input("start y", min_value=-1e4, max_value=1e4, step=0.1, format="%.3f", key="y0")
-    st.caption("Or click on the contour to move the start.")
-    st.number_input("Gradient noise σ", min_value=0.0, max_value=1e4, step=0.5, format="%g", key="noise",
-                    help="Gaussian noise added to every gradient: a stand-in for mini-batch noise.")
-    st.number_input("Noise seed", min_value=0, max_value=2**31 - 1, step=1, key="seed")
-    with schedule_expander() as (schedule, _):
+    for col, key, label in ((c1, "x0", t("playground.sidebar.start_x")), (c2, "y0", t("playground.sidebar.start_y"))):
+        col.number_input(label, min_value=-pg.POINT_LIMIT, max_value=pg.POINT_LIMIT, step=0.1, format="%.3f", key=key)
+    st.caption(t("playground.sidebar.click_hint"))
+    st.number_input(t("playground.sidebar.noise"), min_value=0.0, max_value=pg.NOISE_LIMIT, step=0.5, format="%g",
+                    key="noise", help=t("playground.sidebar.noise_help"))
+    st.number_input(t("playground.sidebar.seed"), min_value=0, max_value=pg.SEED_LIMIT, step=1, key="seed")
+    with schedule_expander():
         pass
 
 frame.notices(notices)
-st.markdown(surface_heading(surface) + (f" — {surface.lesson}" if surface.lesson else ""))
+heading = surface_heading(surface)
+if surface.lesson:
+    heading = t("playground.page.heading_with_lesson", heading=heading, lesson=surface.lesson)
+st.markdown(heading)
 st.latex(surface.latex)
 
-race: list[str] = [k for k in st.session_state.opts if k in optimizers.REGISTRY]
+race = pg.race_of(st.session_state.opts)
 if not race:
-    st.warning("Pick at least one optimizer in the sidebar.")
-    urlstate.publish(FIELDS)
+    st.warning(t("playground.page.pick_one"))
+    urlstate.publish(pg.Settings, implied=pg.Settings.implied(surface))
     st.stop()
 
 
+def step_inspector(surface: Surface, result: pg.Result, race: tuple[str, ...]) -> None:
+    """One racer's step k: its update rule with the numbers in, its arrows on a zoom, and
+    every racer's numbers at that step."""
+    ci1, ci2 = st.columns([1, 3])
+    with ci1:
+        who = st.selectbox(t("playground.inspector.optimizer"), race, format_func=title, key="inspect_opt")
+        trace = result.traces[who]
+        view = pg.inspect(trace, st.session_state.get("inspect_k", 1))  # k brought inside this racer's steps
+        if view.last_step > 1:
+            st.session_state.inspect_k = view.k
+            st.slider(t("playground.inspector.step"), min_value=1, max_value=view.last_step, key="inspect_k")
+    with ci2:
+        if not view.has_step:
+            st.info(t("playground.inspector.no_step"))
+            return
+        st.latex(optimizers.REGISTRY[who].latex)
+        for line in filled_update(trace, view.k):
+            st.latex(line)
+    ca, cb = st.columns([1, 1])
+    with ca:
+        here = tuple(view.here)
+        arrows = [Arrow(here, tuple(a.vector), ARROW_COLORS.get(a.kind, color_of(who)),
+                        t(f"playground.inspector.arrow.{a.kind.value}")) for a in view.arrows]
+        lx, ly, lz = grid_of(surface, ZOOM_GRID, view.window)
+        path = (t("playground.inspector.path", optimizer=title(who)), view.nearby, color_of(who))
+        plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=here, radius=view.radius,
+                                   points=[path]),
+                     width="stretch", config={"staticPlot": True}, key="inspector_chart")
+    with cb:
+        st.markdown(t("playground.inspector.table_title", k=view.k))
+        st.markdown(step_table_markdown(pg.step_table(result.traces, view.k)))
+
+
 @st.fragment
-def race_view(surface, race: list[str], schedule) -> None:
+def race_view(surface: Surface, race: tuple[str, ...]) -> None:
     """Everything a race's own controls change. A fragment: moving one of its learning
     rates reruns only this part, so the sidebar and the header are neither sent nor drawn
     again. A click on the contour moves the start, a sidebar widget: that needs the whole
@@ -110,119 +115,55 @@ def race_view(surface, race: list[str], schedule) -> None:
         st.rerun(scope="app")
     chart_col, control_col = st.columns([3, 2], gap="medium")
     with control_col:
-        st.subheader("Optimizers")
-        hypers = {k: optimizer_controls(k, expanded=i == 0) for i, k in enumerate(race)}
+        st.subheader(t("playground.page.optimizers"))
+        for i, k in enumerate(race):
+            optimizer_controls(k, expanded=i == 0)
 
-    start = (float(st.session_state.x0), float(st.session_state.y0))
-    steps = int(st.session_state.steps)
-    traces = {
-        k: optimizers.trace(surface, k, start, steps, schedule=schedule, noise=float(st.session_state.noise),
-                            seed=int(st.session_state.seed), with_stats=True, **hypers[k])
-        for k in race
-    }
-    paths = [Path(k, optimizers.REGISTRY[k].title, t.points, t.losses, t.diverged_at, color_of(k)) for k, t in traces.items()]
+    settings = urlstate.current(pg.Settings)
+    result = pg.run(settings, landscape_of(surface))
+    paths = [Path(k, title(k), tr.points, tr.losses, tr.diverged_at, color_of(k)) for k, tr in result.traces.items()]
 
-    xs, ys, z = grid_of(surface)
-    if np.isnan(z).any():
-        st.warning(f"f is not finite on {np.isnan(z).mean():.0%} of the plotted domain; that part is left blank.")
-    for k, t in traces.items():
-        if t.diverged_at is not None:
-            lr = hypers[k]["learning_rate"]
-            st.error(f"**{optimizers.REGISTRY[k].title} diverged at step {t.diverged_at}** (learning rate {lr:g}): "
-                     f"its path is drawn up to step {t.diverged_at - 1}. The others keep racing.", icon="💥")
+    if result.blank_fraction > 0:
+        st.warning(t("playground.page.blank", share=result.blank_fraction))
+    for d in result.diverged:
+        st.error(t("playground.page.diverged", optimizer=title(d.optimizer), step=d.step, rate=d.learning_rate,
+                   last=d.step - 1), icon="💥")
 
     with chart_col:
         # No st.tabs here: a tab panel re-scans its whole subtree for focusable elements on
         # every DOM change, and Plotly's redraw of the contour made that ~80 ms of each rerun.
+        xs, ys, z = grid_of(surface)
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
-                             start=start, click_grid=CLICK_GRID_SIZE, animate=True, height=600, fill=fill_of(surface))
+                             start=result.start, click_grid=CLICK_GRID_SIZE, animate=True, height=600,
+                             fill=fill_of(surface))
         plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points")
         # Opt-in: a WebGL scene is the slowest thing on the page to draw, on every rerun.
-        if st.toggle("Also draw the 3-D surface", key="show3d", help="Redrawn on every change while on."):
+        if st.toggle(t("playground.page.show3d"), key="show3d", help=t("playground.page.show3d_help")):
             xs3, ys3, z3 = grid_of(surface, 61)
-            plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths),
-                         width="stretch")
+            plotly_chart(surface3d_figure(xs3, ys3, z3, log=surface.log_levels, paths=paths), width="stretch")
 
-    minima = minima_of(surface)
-    l_star = lowest_value(surface)
-    panels = [Panel([t.losses - l_star for t in traces.values()], "L − L*",
-                    f"Loss above the lowest minimum (L* = {l_star:.4g})")]
-    if minima.size:
-        dist = [np.min(np.linalg.norm(t.points[:, None, :] - minima[None, :, :], axis=2), axis=1) for t in traces.values()]
-        panels.append(Panel(dist, "distance", "Distance to the nearest minimum"))
+    panels = [Panel(result.loss_gap, t("playground.curves.loss_axis"),
+                    t("playground.curves.loss_title", lowest=result.lowest))]
+    if result.distance is not None:
+        panels.append(Panel(result.distance, t("playground.curves.distance_axis"),
+                            t("playground.curves.distance_title")))
     plotly_chart(curves_figure(paths, panels), width="stretch", key="curves_chart")
-    if not minima.size:
-        st.caption("This surface has no minimum inside its domain, so there is no distance to show.")
+    if result.distance is None:
+        st.caption(t("playground.curves.no_minimum"))
 
-    # ---------------------------------------------------------------------------------------
-    with st.expander("🔎 **Step inspector**: the gradient, the update and the statistics of any step, "
-                     "with the update rule filled in", expanded=False, key="open.inspector", on_change="rerun") as box:
+    with st.expander(t("playground.inspector.title"), expanded=False, key="open.inspector", on_change="rerun") as box:
         if box.open:
-            ci1, ci2 = st.columns([1, 3])
-            with ci1:
-                who = st.selectbox("Optimizer", race, format_func=lambda k: optimizers.REGISTRY[k].title, key="inspect_opt")
-                t = traces[who]
-                last = max(1, t.last_valid)
-                if last > 1:
-                    st.session_state.inspect_k = int(np.clip(st.session_state.get("inspect_k", 1), 1, last))
-                    k = int(st.slider("Step k", min_value=1, max_value=last, key="inspect_k"))
-                else:
-                    k = 1
-            with ci2:
-                if t.last_valid < 1:
-                    st.info("This optimizer diverged on its first step; there is no step to inspect.")
-                else:
-                    spec = optimizers.REGISTRY[who]
-                    st.latex(spec.latex)
-                    for line in filled_update(t, k):
-                        st.latex(line)
-
-            if t.last_valid >= 1:
-                ca, cb = st.columns([1, 1])
-                with ca:
-                    here = t.points[k - 1]
-                    lr_k = float(t.learning_rates[k])
-                    arrows = [Arrow(tuple(here), tuple(-lr_k * t.gradients[k]), "#444444", "−η∇L (plain GD step)"),
-                              Arrow(tuple(here), tuple(t.updates[k]), color_of(who), "update taken Δθ")]
-                    if "velocity" in t.stats and who == "momentum":
-                        arrows.append(Arrow(tuple(here), tuple(t.stats["velocity"][k]), "#ff00aa", "velocity v"))
-                    elif "velocity" in t.stats:
-                        arrows.append(Arrow(tuple(here), tuple(-lr_k * t.stats["velocity"][k]), "#ff00aa", "−η·b (buffer)"))
-                    radius = 2.5 * max(float(np.max(np.abs([a.vector for a in arrows]))), 1e-6)
-                    local = ((here[0] - radius, here[0] + radius), (here[1] - radius, here[1] + radius))
-                    lx, ly, lz = grid_of(surface, ZOOM_GRID, local)
-                    nearby = t.points[max(0, k - 6): k + 6]
-                    plotly_chart(arrows_figure(lx, ly, lz, arrows, log=surface.log_levels, center=tuple(here), radius=radius,
-                                               points=[(f"{spec.title} path", nearby, color_of(who))]),
-                                 width="stretch", config={"staticPlot": True}, key="inspector_chart")
-                with cb:
-                    # One column per optimizer, one row per quantity: fits beside the arrows however
-                    # many optimizers race. A statistic an optimizer does not keep is left blank.
-                    columns = {}
-                    for key, tr in traces.items():
-                        if tr.last_valid < k:
-                            columns[key] = {"θ_k": "diverged"}
-                            continue
-                        columns[key] = {"θ_k": f"({tr.points[k, 0]:.4g}, {tr.points[k, 1]:.4g})",
-                                        "loss": f"{tr.losses[k]:.4g}", "η_k": f"{tr.learning_rates[k]:.3g}",
-                                        "g_k": f"({tr.gradients[k, 0]:.3g}, {tr.gradients[k, 1]:.3g})",
-                                        "Δθ_k": f"({tr.updates[k, 0]:.3g}, {tr.updates[k, 1]:.3g})"}
-                        for s, v in tr.stats.items():
-                            columns[key][optimizers.STAT_TITLES[s]] = f"({v[k, 0]:.3g}, {v[k, 1]:.3g})"
-                    quantities = list(dict.fromkeys(q for col in columns.values() for q in col))
-                    st.markdown(f"**All optimizers at step {k}**")
-                    st.markdown(markdown_table([""] + [optimizers.REGISTRY[key].title for key in columns],
-                                               [[q] + [col.get(q, "") for col in columns.values()] for q in quantities]))
+            step_inspector(surface, result, race)
 
     # Built when clicked (a deferred callable), not on every rerun: it was most of a rerun's
     # memory and ~15 ms of its time.
-    all_traces = list(traces.values())
-    st.download_button("⬇️ Download trajectories (CSV)", lambda: traces_csv(all_traces),
+    all_traces = list(result.traces.values())
+    st.download_button(t("playground.download.label"), lambda: traces_csv(all_traces),
                        file_name=f"descent-lab-{surface.key}.csv", mime="text/csv",
-                       help="Every optimizer, every step: position, loss, learning rate, gradient, update, statistics.")
+                       help=t("playground.download.help"))
 
-    urlstate.publish(FIELDS, implied={"x0": float(surface.starts[0][0]), "y0": float(surface.starts[0][1])})
+    urlstate.publish(settings, implied=pg.Settings.implied(surface))
 
 
-race_view(surface, race, schedule)
+race_view(surface, race)
 frame.footer()

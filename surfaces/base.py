@@ -6,6 +6,8 @@ from typing import Callable
 
 import jax
 
+import catalog
+
 Point = tuple[float, float]
 
 
@@ -38,19 +40,18 @@ class Surface:
     domain: tuple[Point, Point]  # ((x_min, x_max), (y_min, y_max))
     landmarks: tuple[Landmark, ...] = ()
     starts: tuple[Point, ...] = ()
-    lesson: str = ""
     log_levels: bool = False  # contour levels log-spaced (f spans many decades)
     params: tuple[tuple[str, float], ...] = ()
     expression: str | None = None  # the user's text, for surfaces parsed from an expression
 
     @property
+    def lesson(self) -> str:
+        """What this surface teaches, one sentence in the session's language, from the
+        message catalog (surfaces.<key>.lesson); "" for a typed formula. Read on every
+        access: the surface is shared by every session, the language is not."""
+        key = f"surfaces.{self.key}.lesson"
+        return catalog.t(key) if catalog.has(key) else ""
+
+    @property
     def minima(self) -> tuple[Landmark, ...]:
         return tuple(m for m in self.landmarks if m.kind == "minimum")
-
-    @property
-    def saddles(self) -> tuple[Landmark, ...]:
-        return tuple(m for m in self.landmarks if m.kind == "saddle")
-
-    @property
-    def maxima(self) -> tuple[Landmark, ...]:
-        return tuple(m for m in self.landmarks if m.kind == "maximum")

@@ -9,6 +9,9 @@ Where landmarks are hard-coded they come from float64 Newton on grad f = 0 start
 from an independent 80 x 80 grid; both found the same set. Values are quoted to 15
 decimals, the accuracy of float64 Newton at a non-degenerate critical point.
 Goldstein-Price's critical points turned out to be exact decimals and are quoted as such.
+
+What each surface teaches (Surface.lesson) is in the message catalog,
+catalog/<language>/surfaces.toml, under the surface's key.
 """
 from __future__ import annotations
 
@@ -85,8 +88,6 @@ def _bowl() -> Surface:
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         landmarks=(Landmark((0.0, 0.0), "minimum", GLOBAL_MIN),),
         starts=((-2.5, 1.5), (2.0, -2.5), (0.5, 2.8)),
-        lesson="On a round bowl the negative gradient points straight at the minimum, so "
-        "gradient descent converges from anywhere for any step size below 2 / curvature (here lr < 1).",
     )
 
 
@@ -112,9 +113,6 @@ def _ravine(condition: float, angle: float) -> Surface:
         domain=((-3.0, 3.0), (-3.0, 3.0)),
         landmarks=(Landmark((0.0, 0.0), "minimum", GLOBAL_MIN),),
         starts=((-2.5, 0.5), (2.5, 2.5), (-1.0, -2.5)),
-        lesson="Curvatures 1 and kappa along the two axes of the valley: a step size safe for the "
-        "steep walls (lr < 2 / kappa) crawls along the flat floor, so gradient descent zig-zags "
-        "and momentum pays off.",
         params=(("condition", float(condition)), ("angle", float(angle))),
     )
 
@@ -131,8 +129,6 @@ def _saddle() -> Surface:
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         landmarks=(Landmark((0.0, 0.0), "saddle", SADDLE),),
         starts=((-1.8, 0.05), (-1.8, 0.0), (1.5, -1.0)),
-        lesson="Near a saddle point the gradient shrinks and descent slows down, escaping only "
-        "along the downhill direction; started exactly on the ridge line y = 0 it never escapes.",
     )
 
 
@@ -148,9 +144,6 @@ def _monkey_saddle() -> Surface:
         domain=((-1.5, 1.5), (-1.5, 1.5)),
         landmarks=(Landmark((0.0, 0.0), "degenerate", "monkey saddle (degenerate)"),),
         starts=((1.2, 0.1), (1.2, 0.0), (-0.5, 1.0)),
-        lesson="At a degenerate critical point the Hessian vanishes, so the second-derivative "
-        "test is silent and the gradient fades quadratically: descent stalls far longer than "
-        "at an ordinary saddle.",
     )
 
 
@@ -170,8 +163,6 @@ def _plateau(width: float) -> Surface:
         domain=((-4.0, 4.0), (-4.0, 4.0)),
         landmarks=(Landmark((0.0, 0.0), "minimum", GLOBAL_MIN),),
         starts=((3.0, 2.5), (-3.5, -0.5), (1.5, 1.0)),
-        lesson="On a plateau the gradient nearly vanishes, so plain gradient descent barely moves "
-        "while adaptive methods (RMSProp, Adam) rescale the tiny gradient into useful steps.",
         params=(("width", float(width)),),
     )
 
@@ -205,8 +196,6 @@ def _two_wells(tilt: float) -> Surface:
         domain=((-2.0, 2.0), (-1.5, 2.5)),
         landmarks=_landmarks(pts, f64),
         starts=((1.7, -1.0), (-1.6, 2.0), (0.15, 1.8)),
-        lesson="Gradient descent settles in whichever well it starts above; reaching the deeper "
-        "well from the shallow side takes momentum or a large step to carry it over the saddle.",
         params=(("tilt", float(tilt)),),
     )
 
@@ -227,8 +216,6 @@ def _rosenbrock(b: float) -> Surface:
         domain=((-2.0, 2.0), (-1.0, 3.0)),
         landmarks=(Landmark((1.0, 1.0), "minimum", GLOBAL_MIN),),
         starts=((-1.5, 2.0), (-1.2, 1.0), (1.8, 0.5)),
-        lesson="The minimum sits at the end of a long, curved, flat-bottomed valley: reaching the "
-        "valley is easy, following its bend to (1, 1) is what separates optimizers.",
         log_levels=True,
         params=(("b", float(b)),),
     )
@@ -254,8 +241,6 @@ def _beale() -> Surface:
         domain=((-4.5, 4.5), (-4.5, 4.5)),
         landmarks=_landmarks(pts, fn),
         starts=((1.0, 1.5), (-2.0, -1.5), (2.0, -1.0)),
-        lesson="Flat valleys between walls that rise by orders of magnitude: one learning rate is "
-        "either unstable on the walls or painfully slow on the valley floor.",
         log_levels=True,
     )
 
@@ -284,8 +269,6 @@ def _himmelblau() -> Surface:
         domain=((-5.0, 5.0), (-5.0, 5.0)),
         landmarks=_landmarks(pts, fn),
         starts=((-0.2, -0.5), (-0.5, 0.0), (0.0, -0.8), (-1.0, -2.0)),
-        lesson="Four equally deep minima: starts a few tenths apart on the central hill end in "
-        "different ones, so where you start, not how you step, decides the outcome.",
         log_levels=True,
     )
 
@@ -323,8 +306,6 @@ def _six_hump_camel() -> Surface:
         domain=((-2.0, 2.0), (-1.0, 1.0)),
         landmarks=_landmarks(pts, fn),
         starts=((-1.9, 0.2), (0.3, 0.9), (1.0, -0.3)),
-        lesson="Two global minima, four local ones and saddles between them: the basin a start "
-        "point lies in decides the outcome.",
     )
 
 
@@ -360,8 +341,6 @@ def _goldstein_price() -> Surface:
         domain=((-2.0, 2.0), (-2.0, 2.0)),
         landmarks=_landmarks(pts, fn),
         starts=((-1.5, 1.5), (1.5, 1.5), (1.0, -1.5)),
-        lesson="Values from 3 to about a million: a step size safe on the steep walls is useless "
-        "near the minima, which is why log-scaled contours and adaptive steps matter.",
         log_levels=True,
     )
 
@@ -413,8 +392,6 @@ def _rastrigin() -> Surface:
         domain=((-h, h), (-h, h)),
         landmarks=_landmarks(pts, f64),
         starts=((2.1, 1.7), (-1.3, 0.4), (0.3, -0.2)),
-        lesson="A bowl covered in regular bumps: every dimple is a local minimum that traps small "
-        "steps, so only large steps or momentum see the bowl underneath.",
     )
 
 
@@ -487,8 +464,6 @@ def _ackley() -> Surface:
         domain=((-h, h), (-h, h)),
         landmarks=_landmarks(pts, f64),
         starts=((2.0, 1.2), (-1.5, -2.0), (0.4, 0.2)),
-        lesson="A gently sloping field of dimples around one deep central funnel: the local "
-        "gradient mostly points into the nearest dimple, not towards the global minimum.",
     )
 
 

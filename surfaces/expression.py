@@ -816,7 +816,6 @@ def _build_surface(tree: Expr, normalized: str, domain: tuple[Point, Point]) -> 
         domain=domain,
         landmarks=(),
         starts=(_default_start(tree, domain),),
-        lesson="",
         log_levels=False,
         expression=normalized,
     )

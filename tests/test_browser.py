@@ -155,6 +155,7 @@ def test_every_page_renders_and_reacts(browser, server):
     context = browser.new_context(viewport={"width": 1440, "height": 2400})
     page = context.new_page()
     home_menu = None
+    changed = []
     print(f"\nscreenshots: {SHOTS}")
     for name, path in page_urls():
         page.goto(server.url + path)
@@ -168,10 +169,12 @@ def test_every_page_renders_and_reacts(browser, server):
             assert page.locator("[data-testid='stPlotlyChart']").count() >= 1, f"{name}: no chart"
         page.screenshot(path=str(SHOTS / f"{name.lower()}.png"), full_page=True)
         if move_one_control(page):
+            changed.append(name)
             page.wait_for_timeout(300)
             wait_done(page)
             check_page(page, name + " after a change")
             page.screenshot(path=str(SHOTS / f"{name.lower()}-changed.png"), full_page=True)
+    assert "Playground" in changed, changed  # its steps slider, at least, was moved and rerun
     context.close()
 
 

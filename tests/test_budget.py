@@ -15,6 +15,7 @@ from classifier import budget as cb
 from classifier import datasets
 from classifier import model as mlp
 from classifier.train import MAX_EPOCHS, snapshot_plan
+from experiments.classifier import MAX_UPDATES  # the cap on updates per run the Classifier page applies
 from optimizers import budget as ob
 from optimizers import sweeps
 
@@ -22,7 +23,6 @@ from optimizers import sweeps
 # smallest test share (0.1), so 4,500 training points.
 BIG = mlp.Architecture((mlp.MAX_WIDTH,) * mlp.MAX_HIDDEN_LAYERS, "relu", 2, 3)
 N_TRAIN = int(datasets.MAX_POINTS * 0.9)
-MAX_UPDATES = 200_000  # as pages/4_Classifier.py caps one run
 N_OPTIMIZERS = len(optimizers.names())
 
 

@@ -128,3 +128,52 @@ def test_stability_figure_zooms_and_marks_divergence() -> None:
     assert any("diverged at step 2" in d.text[0] for d in crosses)
     assert named(fig, "1.1× (diverged at step 2)")
     assert len([a for a in fig.layout.annotations if a.arrowside == "end+start"]) == 2
+
+
+# ---------------------------------------------------------------------------------------
+# The page's figures from an experiments.curvature Result
+
+
+def _result(surface: str, **by_key):
+    from experiments import curvature as lab
+
+    return lab.run(lab.Settings().replace(surface=surface, **by_key))
+
+
+def test_point_figure_draws_what_the_result_holds() -> None:
+    from ui.surface_view import grid_of  # the page's cached grid, here without a session
+
+    r = _result("himmelblau", px=0.5, py=2.5, gdsteps=20)
+    fig = charts.point_figure(*grid_of(r.surface), r)
+    assert len(named(fig, "minimum")[0].x) == 4 and len(named(fig, "maximum")[0].x) == 1
+    assert [d.name for d in fig.data if isinstance(d, go.Contour) and d.contours.coloring == "none"] == \
+        ["f levels", "quadratic model"]
+    np.testing.assert_allclose(np.column_stack([named(fig, "Newton steps")[0].x, named(fig, "Newton steps")[0].y]),
+                               r.newton.points)
+    arrows = [a for a in fig.layout.annotations if a.arrowside == "end+start"]
+    (x0, x1), _ = r.surface.domain
+    longest = max(np.hypot(a.x - a.ax, a.y - a.ay) / 2 for a in arrows)
+    assert longest == pytest.approx(charts.ARROW * (x1 - x0))  # the most curved direction gets ARROW
+    assert named(fig, "θ′ (the point)")[0].x == (0.5,)
+
+
+def test_point_figure_where_f_is_not_finite_is_the_map_alone() -> None:
+    r = _result("custom", expr="log(x) + y^2", px=-1.0, py=0.0)
+    xs, ys = np.linspace(-3, 3, 11), np.linspace(-3, 3, 11)
+    fig = charts.point_figure(xs, ys, np.zeros((11, 11)), r)
+    assert not named(fig, "Newton steps") and not fig.layout.annotations and named(fig, "θ′ (the point)")
+
+
+def test_step_figures_one_path_bar_and_ratio_per_run() -> None:
+    r = _result("ravine", gdsteps=200)
+    limit = r.step_limit
+    paths, factors, ratios = charts.step_figures(limit)
+    labels = [charts.run_label(g) for g in limit.runs]
+    assert labels == ["0.5× (η = 0.04)", "0.9× (η = 0.072)", "1.1× (η = 0.088)"]
+    assert named(paths, "1.1× (η = 0.088) (diverged at step 94)")  # the diverged run says so
+    assert [a.arrowcolor for a in paths.layout.annotations if a.arrowside == "end+start"] == \
+        list(charts.DIRECTION_COLORS)
+    np.testing.assert_allclose(factors.data[1].y, [g.factors[1] for g in limit.runs])
+    assert list(factors.data[0].x) == ["0.5×", "0.9×", "1.1×"]
+    assert [d.name for d in ratios.data if d.showlegend is not False] == labels
+    assert [d.y[0] for d in ratios.data[1::2]] == pytest.approx([0.96, 0.928, 1.2])

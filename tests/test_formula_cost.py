@@ -226,7 +226,7 @@ _CACHE_CHILD = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     import optimizers, surfaces
-    from surfaces import stability
+    from surfaces import local
     from surfaces.jitcache import no_persistent_cache
 
     def files():
@@ -239,8 +239,8 @@ _CACHE_CHILD = textwrap.dedent(
         optimizers.trace(surface, "adam", surface.starts[0], 100)
         optimizers.trace_batch(surface, "gd", np.zeros((3, 2)), 50, learning_rate=[0.1, 0.01, 0.001])
         surfaces.evaluate_grid(surface, n=21)
-        stability.values_at(surface, np.zeros((4, 2)))
-        stability.hessians_at(surface, np.zeros((4, 2)))
+        local.values_at(surface, np.zeros((4, 2)))
+        local.hessians_at(surface, np.zeros((4, 2)))
 
     out = {"start": files()}
     everything(surfaces.get("himmelblau"))

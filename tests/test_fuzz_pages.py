@@ -7,6 +7,7 @@ example starts from a fresh session, applies a few random actions and reruns aft
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 
 import pytest
@@ -88,6 +89,7 @@ def act(at, data) -> str:
     # query-parameter test below drives them through the URL instead).
     kinds = [k for k in ("number_input", "slider", "select_slider", "selectbox", "multiselect", "toggle",
                          "checkbox", "text_input", "button") if len(at.get(k))]
+    assert kinds, "the page shows no widget to act on"
     kind = data.draw(st.sampled_from(kinds))
     widgets = at.get(kind)
     w = widgets[data.draw(st.integers(0, len(widgets) - 1))]
@@ -127,6 +129,10 @@ def act(at, data) -> str:
     return f"{kind} {label!r} <- {v!r}"[:200]
 
 
+def test_every_page_is_fuzzed() -> None:
+    assert PAGES and len(PAGES) == len(available_pages()) - 1, PAGES
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", PAGES)
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
@@ -148,10 +154,28 @@ def test_random_widget_values_never_raise(path, data):
             assert "Traceback (most recent call last)" not in md.value, f"after {done}"
 
 
+def experiment_of(path: str):
+    """The page's experiments module (pages/1_Playground.py: experiments.playground), or
+    None while the page has none."""
+    name = "experiments." + path.rsplit("/", 1)[-1].split("_", 1)[1].removesuffix(".py").lower()
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name != name:
+            raise  # the module exists and something it imports is missing: a real error
+        return None
+
+
 @functools.lru_cache(maxsize=None)
 def declared_fields(path: str) -> tuple:
-    """The URL fields a page declares, as it hands them to urlstate.restore on a run (so
-    the test follows the pages and cannot drift from them)."""
+    """The URL fields a page declares: its Settings' schema (experiments.<page>), or, for a
+    page without Settings yet, the fields it hands to urlstate.restore on a run. Either way
+    the test follows the pages and cannot drift from them."""
+    settings = getattr(experiment_of(path), "Settings", None)
+    if settings is not None:
+        fields = tuple(settings.schema())
+        assert fields, f"{path}: its Settings declare no URL fields"
+        return fields
     from ui import urlstate
 
     seen: list[tuple] = []
@@ -196,7 +220,7 @@ def url_values(field) -> st.SearchStrategy[str]:
 def test_urls_built_from_declared_keys_never_raise(path, data):
     """Any subset of the page's own keys, each given once or twice (a repeated key), with
     valid, boundary, out-of-range and junk values, half-given points included."""
-    from ui.urlstate import COORDINATE_PAIRS
+    from experiments.schema import COORDINATE_PAIRS
 
     fields = {f.key: f for f in declared_fields(path)}
     keys = data.draw(st.lists(st.sampled_from(sorted(fields)), unique=True, max_size=6), label="keys")

@@ -217,3 +217,16 @@ def test_figures_carry_arrows_model_and_newton() -> None:
     # walked to the saddle (charts carry 7 significant digits: float32 precision, more than drawn)
     assert math.isclose(arr(newton["x"])[-1], 0.086677504555396, rel_tol=1e-6)
     assert "Newton reached a saddle" in texts(at.markdown)
+
+
+def test_a_new_surface_brings_its_own_point_and_no_multiple_is_said() -> None:
+    at = run_page(surface="himmelblau", px="3", py="2")
+    at.session_state["surface"] = "ravine"
+    at.run()
+    assert not at.exception
+    assert (at.session_state["px"], at.session_state["py"]) == surfaces.get("ravine").starts[0]  # it has no saddle
+    assert at.query_params["px"] == "-2.5"  # the URL follows
+    at.session_state["mult"] = []
+    at.run()
+    assert "Pick at least one multiple" in texts(at.warning)
+    assert not [d for d in at.dataframe if "outcome" in d.value.columns]

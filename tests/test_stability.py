@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import optimizers
 import surfaces
-from surfaces import stability
+from surfaces import local, stability
 
 RAVINE_MIN = (0.0, 0.0)
 
@@ -199,7 +199,7 @@ def test_oscillates_sees_sign_flips_only() -> None:
 ])
 def test_newton_lands_on_the_critical_point_of_a_quadratic_in_one_step(key, start, target) -> None:
     s = surfaces.get(key)
-    path = stability.newton_path(s, start, 5, s.domain)
+    path = local.newton_path(s, start, 5, s.domain)
     np.testing.assert_allclose(path.points[1], target, atol=1e-12)
     assert path.reason == "converged"
 
@@ -210,7 +210,7 @@ def test_newton_walks_to_the_nearby_saddle_of_himmelblau() -> None:
     s = surfaces.get("himmelblau")
     saddle = np.array([0.086677504555396, 2.884254701174776])
     start = saddle + np.array([0.25, -0.2])
-    path = stability.newton_path(s, start, 10, s.domain)
+    path = local.newton_path(s, start, 10, s.domain)
     np.testing.assert_allclose(path.points[-1], saddle, atol=1e-10)
     assert surfaces.classify(s, path.points[-1]) == "saddle"
     assert s.fn(jnp.asarray(path.points[-1], jnp.float32)) > s.fn(jnp.asarray(start, jnp.float32))
@@ -222,9 +222,9 @@ def test_newton_stops_on_a_singular_hessian_and_at_a_critical_point() -> None:
     def flat(p: jax.Array) -> jax.Array:  # f = x^2: H = diag(2, 0) everywhere
         return p[0] ** 2
 
-    assert stability.newton_path(flat, (1.0, 1.0), 5).reason == "singular"
+    assert local.newton_path(flat, (1.0, 1.0), 5).reason == "singular"
     s = surfaces.get("monkey_saddle")
-    path = stability.newton_path(s, (0.0, 0.0), 5, s.domain)
+    path = local.newton_path(s, (0.0, 0.0), 5, s.domain)
     assert path.reason == "converged" and len(path.points) == 1
 
 
@@ -232,7 +232,7 @@ def test_newton_reports_leaving_the_box() -> None:
     def tilted(p: jax.Array) -> jax.Array:  # critical point at (50, 0), far outside the box
         return 0.5 * p[0] ** 2 - 50.0 * p[0] + p[1] ** 2
 
-    path = stability.newton_path(tilted, (0.0, 0.0), 5, ((-1.0, 1.0), (-1.0, 1.0)))
+    path = local.newton_path(tilted, (0.0, 0.0), 5, ((-1.0, 1.0), (-1.0, 1.0)))
     assert path.reason == "left the box" and len(path.points) == 2
 
 
@@ -242,15 +242,15 @@ def test_newton_reports_leaving_the_box() -> None:
 def test_batched_values_and_hessians_match_surfaces_curvature() -> None:
     s = surfaces.get("himmelblau")
     pts = np.array([[0.3, -1.2], [2.5, 1.0], [-3.0, 3.1]])
-    h = stability.hessians_at(s, pts)
+    h = local.hessians_at(s, pts)
     for p, hp in zip(pts, h):
         np.testing.assert_allclose(hp, surfaces.hessian(s, p), rtol=1e-13, atol=1e-12)
     ts = np.linspace(-1, 1, 5)
     v = np.array([0.6, 0.8])
-    f = stability.values_along(s, pts[0], v, ts)
+    f = local.values_along(s, pts[0], v, ts)
     exact = [(x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2 for x, y in pts[0] + ts[:, None] * v]
     np.testing.assert_allclose(f, exact, rtol=1e-13)
-    assert stability.hessians_at(s, np.zeros((0, 2))).shape == (0, 2, 2)
+    assert local.hessians_at(s, np.zeros((0, 2))).shape == (0, 2, 2)
     assert not jax.config.jax_enable_x64
 
 
@@ -259,23 +259,23 @@ def test_quadratic_on_grid_matches_taylor2_and_is_exact_on_a_quadratic() -> None
     c = (0.7, -0.4)
     model = surfaces.taylor2(s, c)
     xs, ys = np.linspace(-1, 2, 7), np.linspace(-2, 1, 5)
-    q = stability.quadratic_on_grid(c, model.value, model.grad, model.hessian, xs, ys)
+    q = local.quadratic_on_grid(c, model.value, model.grad, model.hessian, xs, ys)
     gx, gy = np.meshgrid(xs, ys)
     with jax.enable_x64(True):
         expected = np.asarray(model(np.stack([gx, gy], axis=-1)))
     np.testing.assert_allclose(q, expected, rtol=1e-12)
     r = surfaces.get("ravine")
     rm = surfaces.taylor2(r, (1.0, -2.0))
-    rq = stability.quadratic_on_grid((1.0, -2.0), rm.value, rm.grad, rm.hessian, xs, ys)
-    rf = stability.values_at(r, np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
+    rq = local.quadratic_on_grid((1.0, -2.0), rm.value, rm.grad, rm.hessian, xs, ys)
+    rf = local.values_at(r, np.stack([gx.ravel(), gy.ravel()], axis=1)).reshape(gx.shape)
     np.testing.assert_allclose(rq, rf, rtol=1e-12, atol=1e-12)
 
 
 def test_canonical_eigenvectors_fix_the_sign_only() -> None:
     h = np.array([[2.0, 1.0], [1.0, -1.0]])
     lam, v = np.linalg.eigh(h)
-    c = stability.canonical_eigenvectors(-v)
+    c = local.canonical_eigenvectors(-v)
     np.testing.assert_allclose(np.abs(c), np.abs(v))
     np.testing.assert_allclose(h @ c, c * lam, atol=1e-12)
-    np.testing.assert_allclose(stability.canonical_eigenvectors(v), c)
+    np.testing.assert_allclose(local.canonical_eigenvectors(v), c)
     assert all(c[np.argmax(np.abs(c[:, i])), i] > 0 for i in range(2))

@@ -1,34 +1,38 @@
-"""Controls shared by pages: surface picker, optimizer hyperparameters, schedules.
+"""Widgets for the control groups pages share (experiments.common): the surface picker,
+every optimizer's hyperparameters, the learning-rate schedule.
 
-Each control reads and writes st.session_state by key; the matching urlstate.Field
-list (``*_fields``) puts the same keys in the URL.
+Each widget reads and writes st.session_state under its URL key, so ``urlstate.current``
+reads a page's Settings straight back. Labels and help come from the message catalog
+(controls.toml). The ``*_fields`` functions are the older field-list API, kept while pages
+move to Settings.
 """
 from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import streamlit as st
 
 import optimizers
 import surfaces
+from catalog import has, t
+from experiments.common import CUSTOM, DOMAIN_LIMIT, EXPRESSION_LIMIT
+from experiments.common import Hypers, ScheduleChoice, SurfaceChoice, hyper_key
+from experiments.schema import Field
 from optimizers.registry import HyperParam
 from optimizers.schedules import SPECS as SCHEDULE_SPECS
-from optimizers.schedules import ScheduleConfig
+from optimizers.schedules import WARMUP_LATEX, ScheduleConfig
 from surfaces.base import Surface
-from experiments.schema import Field
 
-CUSTOM = "custom"
-DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x^2 + y^2)"
-DOMAIN_LIMIT = 1e4
 SURFACE_ECHO_LIMIT = 120  # a typed formula in a page's heading
 ERROR_ECHO_LIMIT = 160  # an expression error quotes a part of the formula: show it whole
+DOMAIN_KEYS = ("xmin", "xmax", "ymin", "ymax")
 
 
 def surface_title(key: str) -> str:
-    return "Your own f(x, y)" if key == CUSTOM else surfaces.get(key).title
+    return t("controls.surface.custom") if key == CUSTOM else surfaces.get(key).title
 
 
 # ---------------------------------------------------------------------------------------
@@ -36,44 +40,31 @@ def surface_title(key: str) -> str:
 
 
 def surface_fields(default: str = "rosenbrock") -> list[Field]:
-    fields = [
-        Field("surface", default, "choice", choices=tuple(surfaces.names()) + (CUSTOM,)),
-        Field("expr", DEFAULT_EXPRESSION, "str", max_length=500),
-        Field("xmin", -3.0, "float", -DOMAIN_LIMIT, DOMAIN_LIMIT),
-        Field("xmax", 3.0, "float", -DOMAIN_LIMIT, DOMAIN_LIMIT),
-        Field("ymin", -3.0, "float", -DOMAIN_LIMIT, DOMAIN_LIMIT),
-        Field("ymax", 3.0, "float", -DOMAIN_LIMIT, DOMAIN_LIMIT),
-    ]
-    for key in surfaces.names():
-        for name, p in surfaces.parameters(key).items():
-            fields.append(Field(f"{key}.{name}", p.default, "float", p.low, p.high))
-    return fields
+    """The surface picker's URL fields (older API: SurfaceChoice.fields)."""
+    return SurfaceChoice.fields(default)
 
 
 def surface_picker() -> tuple[Surface | None, str | None]:
-    """Draw the surface controls; returns (surface, None) or (None, error message)."""
-    key = st.selectbox("Surface", list(surfaces.names()) + [CUSTOM], key="surface", format_func=surface_title)
+    """Draw the surface controls; returns (surface, None) or (None, the parser's reason)."""
+    key = st.selectbox(t("controls.surface.label"), list(surfaces.names()) + [CUSTOM], key="surface",
+                       format_func=surface_title)
     if key == CUSTOM:
-        st.text_input(
-            "f(x, y) =", key="expr", max_chars=500,
-            help="Numbers, x, y, + - * / ^ (or **), parentheses, sin cos tan exp log sqrt abs tanh "
-            "sinh cosh arctan arcsin arccos, minimum(a, b), maximum(a, b), pi, e.",
-        )
-        c1, c2, c3, c4 = st.columns(4)
-        for col, k in zip((c1, c2, c3, c4), ("xmin", "xmax", "ymin", "ymax")):
-            col.number_input(k, key=k, format="%g", step=0.5, min_value=-DOMAIN_LIMIT, max_value=DOMAIN_LIMIT)
-        domain = ((st.session_state.xmin, st.session_state.xmax), (st.session_state.ymin, st.session_state.ymax))
-        try:
-            return surfaces.from_expression(st.session_state.expr, domain=domain), None
-        except surfaces.ExpressionError as e:
-            return None, str(e)
-    for name, p in surfaces.parameters(key).items():
-        # A number box, not a slider: a new parameter value is a new function, which
-        # compiles afresh (about a second), so it should be a deliberate change.
-        st.number_input(p.label, min_value=float(p.low), max_value=float(p.high), key=f"{key}.{name}",
-                        step=float(10 ** np.floor(np.log10(max(abs(p.default), 1e-3)))) / 2, format="%g")
-    values = {name: st.session_state[f"{key}.{name}"] for name in surfaces.parameters(key)}
-    return surfaces.get(key, **values), None
+        st.text_input(t("controls.surface.expression"), key="expr", max_chars=EXPRESSION_LIMIT,
+                      help=t("controls.surface.expression_help"))
+        labels = {"xmin": t("controls.surface.xmin"), "xmax": t("controls.surface.xmax"),
+                  "ymin": t("controls.surface.ymin"), "ymax": t("controls.surface.ymax")}
+        for col, k in zip(st.columns(4), DOMAIN_KEYS):
+            col.number_input(labels[k], key=k, format="%g", step=0.5, min_value=-DOMAIN_LIMIT, max_value=DOMAIN_LIMIT)
+    else:
+        for name, p in surfaces.parameters(key).items():
+            # A number box, not a slider: a new parameter value is a new function, which
+            # compiles afresh (about a second), so it should be a deliberate change.
+            st.number_input(p.label, min_value=float(p.low), max_value=float(p.high), key=f"{key}.{name}",
+                            step=float(10 ** np.floor(np.log10(max(abs(p.default), 1e-3)))) / 2, format="%g")
+    try:
+        return SurfaceChoice.from_values(st.session_state).build(), None
+    except surfaces.ExpressionError as e:
+        return None, str(e)
 
 
 def surface_heading(surface: Surface) -> str:
@@ -82,22 +73,22 @@ def surface_heading(surface: Surface) -> str:
     from ui import echo
 
     if surface.expression:
-        return f"**Your own f(x, y)** = {echo.code(surface.expression, SURFACE_ECHO_LIMIT)}"
-    return f"**{surface.title}**"
+        return t("controls.surface.heading_custom", expression=echo.code(surface.expression, SURFACE_ECHO_LIMIT))
+    return t("controls.surface.heading", name=surface.title)
 
 
-def surface_or_stop(fields, notices: list[str]) -> Surface:
+def surface_or_stop(spec, notices: list[str]) -> Surface:
     """The sidebar's surface picker. On a bad expression: the message, the notices, the
-    URL kept up to date, and the page stops here (nothing else the user set is lost)."""
+    URL kept up to date, and the page stops here (nothing else the user set is lost).
+    ``spec``: the page's Settings class (or its older field list), for the URL."""
     from ui import echo, frame, urlstate
 
     with st.sidebar:
         surface, error = surface_picker()
     if surface is None:
         frame.notices(notices)
-        st.error(f"That expression cannot be used: {echo.code(error, ERROR_ECHO_LIMIT)}. "
-                 "Fix it in the sidebar; everything else is kept.")
-        urlstate.publish(fields)
+        st.error(t("controls.surface.expression_error", error=echo.code(error, ERROR_ECHO_LIMIT)))
+        urlstate.publish(spec)
         st.stop()
     return surface
 
@@ -129,8 +120,10 @@ def log_grid(low: float, high: float, extra: float | None = None) -> list[float]
     return sorted(values)
 
 
-def _number(key: str, label: str, low: float, high: float, log: bool, step: float | None = None,
-            help: str | None = None, integer: bool = False) -> Any:
+def number_widget(key: str, label: str, low: float, high: float, log: bool, step: float | None = None,
+                  help: str | None = None, integer: bool = False) -> Any:
+    """A number control for session-state ``key``: a whole-number box, a slider over a
+    1-1.5-2-3-5-7 grid for a log-scale range, or a plain slider."""
     if integer:
         return st.number_input(label, min_value=int(low), max_value=int(high), step=1, key=key, help=help)
     if log and low > 0:
@@ -141,36 +134,40 @@ def _number(key: str, label: str, low: float, high: float, log: bool, step: floa
                      key=key, help=help, format="%g")
 
 
+def param_label(name: str) -> str:
+    """A hyperparameter's or schedule parameter's label, by its name."""
+    key = f"controls.label.{name}"
+    return t(key) if has(key) else name.replace("_", " ")
+
+
 # ---------------------------------------------------------------------------------------
 # Optimizers
 
 
-def hyper_key(opt: str, name: str) -> str:
-    return f"{opt}.{name}"
-
-
 def optimizer_fields(default_lr: dict[str, float] | None = None) -> list[Field]:
-    fields = []
-    for opt, spec in optimizers.REGISTRY.items():
-        for h in spec.hyperparams:
-            default = h.default
-            if h.name == "learning_rate" and default_lr and opt in default_lr:
-                default = default_lr[opt]
-            kind = "bool" if h.kind == "bool" else "float"
-            fields.append(Field(hyper_key(opt, h.name), bool(default) if kind == "bool" else default, kind, h.low, h.high))
-    return fields
+    """Every optimizer's hyperparameter fields (older API: Hypers.fields)."""
+    return Hypers.fields(default_lr)
 
 
-def _hyper_widget(opt: str, h: HyperParam) -> None:
+def hyper_help(opt: str, name: str) -> str | None:
+    """What a hyperparameter does, from the catalog (none if it has no entry)."""
+    key = f"controls.hyper.{opt}.{name}"
+    return t(key) if has(key) else None
+
+
+def hyper_widget(opt: str, h: HyperParam, label: str | None = None) -> None:
+    """The control of one optimizer's hyperparameter ``h``."""
     key = hyper_key(opt, h.name)
+    label = label or param_label(h.name)
     if h.kind == "bool":
-        st.toggle(h.name.replace("_", " "), key=key, help=h.help)
+        st.toggle(label, key=key, help=hyper_help(opt, h.name))
         return
     step = 0.001 if h.high <= 1 else None
-    _number(key, h.name.replace("_", " "), h.low, h.high, h.log, step=step, help=h.help)
+    number_widget(key, label, h.low, h.high, h.log, step=step, help=hyper_help(opt, h.name))
 
 
 def hyper_values(opt: str) -> dict[str, float]:
+    """One optimizer's hyperparameters as the session state holds them."""
     spec = optimizers.REGISTRY[opt]
     return {h.name: float(st.session_state[hyper_key(opt, h.name)]) for h in spec.hyperparams}
 
@@ -189,7 +186,7 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
             st.latex(spec.latex)
             for h in spec.hyperparams:
                 if h.name not in skip:
-                    _hyper_widget(opt, h)
+                    hyper_widget(opt, h)
             if note:
                 st.caption(note)
     return {k: v for k, v in hyper_values(opt).items() if k not in skip}
@@ -200,17 +197,11 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
 
 
 def schedule_fields() -> list[Field]:
-    fields = [Field("sched", "constant", "choice", choices=tuple(SCHEDULE_SPECS)),
-              Field("warmup", 0, "int", 0, optimizers.MAX_STEPS)]
-    for kind, spec in SCHEDULE_SPECS.items():
-        for p in spec.params:
-            integer = p.kind == "int"
-            fields.append(Field(f"sched.{kind}.{p.name}", int(p.default) if integer else p.default,
-                                "int" if integer else "float", p.low, p.high))
-    return fields
+    """The schedule's URL fields (older API: ScheduleChoice.fields)."""
+    return ScheduleChoice.fields()
 
 
-def keep_state(keys) -> None:
+def keep_state(keys: Iterable[str]) -> None:
     """Write each key's value back before its widget is drawn (if it is drawn at all): a
     widget that a run does not draw loses its state, and this keeps it."""
     for key in keys:
@@ -225,13 +216,18 @@ def current_schedule() -> ScheduleConfig:
     return ScheduleConfig(kind, params, int(st.session_state.warmup))
 
 
+def schedule_title(kind: str) -> str:
+    key = f"controls.schedule.{kind}.title"
+    return t(key) if has(key) else SCHEDULE_SPECS[kind].title
+
+
 @contextmanager
-def schedule_expander():
+def schedule_expander() -> Iterator[tuple[ScheduleConfig, bool]]:
     """An expander with the schedule's controls and formula, built only while open (a
     closed one sends nothing). Yields the schedule, and whether the expander is open (to
     add more to it)."""
-    keep_state(f.key for f in schedule_fields())
-    with st.expander("Learning-rate schedule", expanded=st.session_state.sched != "constant", key="open.sched",
+    keep_state(f.key for f in ScheduleChoice.fields())
+    with st.expander(t("controls.schedule.label"), expanded=st.session_state.sched != "constant", key="open.sched",
                      on_change="rerun") as box:
         schedule = schedule_controls() if box.open else current_schedule()
         if box.open:
@@ -240,19 +236,18 @@ def schedule_expander():
 
 
 def schedule_controls() -> ScheduleConfig:
-    kind = st.selectbox("Learning-rate schedule", list(SCHEDULE_SPECS), key="sched",
-                        format_func=lambda k: SCHEDULE_SPECS[k].title)
-    spec = SCHEDULE_SPECS[kind]
-    for p in spec.params:
-        _number(f"sched.{kind}.{p.name}", p.name.replace("_", " "), p.low, p.high, p.log, help=p.help,
-                integer=p.kind == "int")
-    st.number_input("Warm-up steps (0 = none)", min_value=0, max_value=optimizers.MAX_STEPS, step=10, key="warmup")
+    kind = st.selectbox(t("controls.schedule.label"), list(SCHEDULE_SPECS), key="sched", format_func=schedule_title)
+    for p in SCHEDULE_SPECS[kind].params:
+        help_key = f"controls.schedule.{kind}.help.{p.name}"
+        number_widget(f"sched.{kind}.{p.name}", param_label(p.name), p.low, p.high, p.log,
+                      help=t(help_key) if has(help_key) else None, integer=p.kind == "int")
+    st.number_input(t("controls.schedule.warmup"), min_value=0, max_value=optimizers.MAX_STEPS, step=10, key="warmup")
     return current_schedule()
 
 
 def schedule_latex(config: ScheduleConfig) -> str:
-    from optimizers.schedules import WARMUP_LATEX
-
     body = SCHEDULE_SPECS[config.kind].latex
-    return body if not config.warmup_steps else body + r",\qquad " + WARMUP_LATEX.replace("schedule", r"\text{schedule}")
+    if not config.warmup_steps:
+        return body
+    return body + r",\qquad " + WARMUP_LATEX.replace("schedule", r"\text{schedule}")
 

@@ -1,16 +1,23 @@
 """An update written out with one step's numbers, for the step inspector."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Mapping
+
 import numpy as np
 
 import optimizers
+from catalog import has, t
 from optimizers.trace import Trace
+
+if TYPE_CHECKING:
+    from experiments.playground import StepRow
 
 STAT_SYMBOLS = {
     "velocity": "v_{k}",
     "sum_sq": "G_{k}",
     "sq_avg": r"\sigma^2_{k}",
     "m_hat": r"\hat m_{k}",
+    "m_bar": r"\bar m_{k}",
     "v_hat": r"\hat v_{k}",
     "v_max": r"\hat v^{\max}_{k}",
     "step_size": r"\text{step}_{k}",
@@ -61,3 +68,33 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def pair(v: np.ndarray, digits: int = 3) -> str:
+    return f"({v[0]:.{digits}g}, {v[1]:.{digits}g})"
+
+
+def stat_title(name: str) -> str:
+    key = f"playground.inspector.stat.{name}"
+    return t(key) if has(key) else optimizers.STAT_TITLES.get(name, name)
+
+
+def step_table_markdown(table: Mapping[str, StepRow | None]) -> str:
+    """Every racer at one step (experiments.playground.step_table): one column per
+    optimizer, one row per quantity, so it fits beside the arrows however many race. A
+    statistic an optimizer does not keep is left blank; a racer that has diverged by then
+    says so."""
+    point, diverged = t("playground.inspector.row.point"), t("playground.inspector.diverged")
+    columns: list[dict[str, str]] = []
+    for row in table.values():
+        if row is None:
+            columns.append({point: diverged})
+            continue
+        columns.append({point: pair(row.point, 4), t("playground.inspector.row.loss"): f"{row.loss:.4g}",
+                        t("playground.inspector.row.learning_rate"): f"{row.learning_rate:.3g}",
+                        t("playground.inspector.row.gradient"): pair(row.gradient),
+                        t("playground.inspector.row.update"): pair(row.update),
+                        **{stat_title(s): pair(v) for s, v in row.stats.items()}})
+    quantities = list(dict.fromkeys(q for col in columns for q in col))
+    return markdown_table([""] + [optimizers.REGISTRY[key].title for key in table],
+                          [[q] + [col.get(q, "") for col in columns] for q in quantities])

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import streamlit as st
 
-import ui.runtime  # noqa: F401  (JAX cache set-up, once per process)
+from catalog import t
+
+from ui import preload, startup, warmup
 
 # Imported here, once per process, before any page can build a figure: Plotly looks pandas
 # up in sys.modules without importing it, and a pandas that another session's first
@@ -28,23 +30,29 @@ SOURCE_URL = os.environ.get("DESCENT_LAB_SOURCE_URL", "https://github.com/descen
 
 @dataclass(frozen=True)
 class PageInfo:
+    """A page of the menu; its title and blurb are in the catalog (app.page.<key>)."""
+
+    key: str
     path: str
-    title: str
     icon: str
-    blurb: str
+
+    @property
+    def title(self) -> str:
+        return t(f"app.page.{self.key}.title")
+
+    @property
+    def blurb(self) -> str:
+        return t(f"app.page.{self.key}.blurb")
 
 
 PAGES: tuple[PageInfo, ...] = (
-    PageInfo("app.py", "Home", "🏠", "What Descent Lab is and where to start."),
-    PageInfo("pages/1_Playground.py", "Playground", "🏁",
-             "Race optimizers on a loss surface and inspect every step."),
-    PageInfo("pages/2_Curvature.py", "Curvature", "🧭",
-             "Hessian eigenvalues decide: minimum, maximum or saddle; and the largest stable step."),
-    PageInfo("pages/3_Sweeps.py", "Sweeps", "🗺️",
-             "Hyperparameter sweeps, basins of attraction and a fair race."),
-    PageInfo("pages/4_Classifier.py", "Classifier", "🧠",
-             "Train a small network and see the same ideas on a real model."),
+    PageInfo("home", "app.py", "🏠"),
+    PageInfo("playground", "pages/1_Playground.py", "🏁"),
+    PageInfo("curvature", "pages/2_Curvature.py", "🧭"),
+    PageInfo("sweeps", "pages/3_Sweeps.py", "🗺️"),
+    PageInfo("classifier", "pages/4_Classifier.py", "🧠"),
 )
+BY_KEY = {p.key: p for p in PAGES}
 
 
 def available_pages() -> list[PageInfo]:
@@ -52,9 +60,13 @@ def available_pages() -> list[PageInfo]:
     return [p for p in PAGES if (root / p.path).exists()]
 
 
-def page(title: str, icon: str = "📉") -> None:
-    """Call first on every page: page config, menu in the sidebar."""
-    st.set_page_config(page_title=f"{title} · Descent Lab", page_icon=icon, layout="wide")
+def page(key: str) -> None:
+    """Call first on every page, with its key in PAGES: the process's start-up
+    (ui.startup.start: JAX settings and background threads, once per process, before the
+    page computes anything), then page config and the menu in the sidebar."""
+    startup.start()
+    info = BY_KEY[key]
+    st.set_page_config(page_title=f"{info.title} · Descent Lab", page_icon=info.icon, layout="wide")
     with st.sidebar:
         st.markdown("### 📉 Descent Lab")
         for p in available_pages():
@@ -63,16 +75,12 @@ def page(title: str, icon: str = "📉") -> None:
 
 
 def footer() -> None:
-    """Call last on every page. Also starts the background warm-up (once per process)."""
-    from ui import preload, warmup
-
+    """Call last on every page: removes the Plotly.js placeholder and tells the warm-up
+    that a page has been drawn (it waits for the first)."""
     preload.finish()
-    warmup.start()
+    warmup.page_drawn.set()
     st.divider()
-    st.caption(
-        f"Descent Lab · optimizers written in JAX, checked step for step against Optax · "
-        f"[source]({SOURCE_URL})"
-    )
+    st.caption(t("app.footer", url=SOURCE_URL))
 
 
 def notices(messages: list[str]) -> None:

@@ -9,6 +9,8 @@ import streamlit as st
 
 import surfaces
 from charts.surface import Fill, Mark, draw_fill
+from experiments.common import critical_points_of
+from experiments.playground import Landscape
 from surfaces.base import Surface
 
 CONTOUR_KEY = "contour"
@@ -50,15 +52,13 @@ def fill_of(surface: Surface) -> Fill:
 @functools.lru_cache(maxsize=CACHE_ENTRIES)
 def critical_of(surface: Surface) -> tuple[surfaces.CriticalPoint, ...]:
     """Critical points: the catalog's list, or a search for user-typed surfaces."""
-    if surface.landmarks or surface.expression is None:
-        return tuple(
-            surfaces.CriticalPoint(m.point, float(surface.fn(np.asarray(m.point, np.float32))), (np.nan, np.nan), m.kind)
-            for m in surface.landmarks
-        )
-    try:
-        return tuple(surfaces.critical_points(surface))
-    except (ValueError, FloatingPointError):
-        return ()
+    return critical_points_of(surface)
+
+
+@functools.lru_cache(maxsize=CACHE_ENTRIES)
+def landscape_of(surface: Surface) -> Landscape:
+    """What a Playground run needs of the surface (minima, L*, blank share), once per surface."""
+    return Landscape.of(surface, grid_of(surface)[2], critical_of(surface))
 
 
 def landmarks_of(surface: Surface) -> list[Mark]:
@@ -67,17 +67,12 @@ def landmarks_of(surface: Surface) -> list[Mark]:
 
 
 def minima_of(surface: Surface) -> np.ndarray:
-    pts = [c.point for c in critical_of(surface) if c.kind == "minimum"]
-    return np.asarray(pts, float).reshape(-1, 2)
+    return landscape_of(surface).minima
 
 
 def lowest_value(surface: Surface) -> float:
     """L*: the lowest known minimum value, or the grid's minimum if none is known."""
-    values = [c.value for c in critical_of(surface) if c.kind == "minimum"]
-    if values:
-        return float(min(values))
-    z = grid_of(surface)[2]
-    return float(np.nanmin(z)) if np.isfinite(z).any() else 0.0
+    return landscape_of(surface).lowest
 
 
 def clicked_point(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence, TypeVar
 import streamlit as st
 
 from catalog import t
-from experiments.schema import COORDINATE_PAIRS, Field, Notice, Settings, parse_query, query_of  # noqa: F401
+from experiments.schema import Field, Notice, Settings, parse_query, query_of
 from ui import echo
 
 _RESTORED = "_url_restored"

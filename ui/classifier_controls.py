@@ -1,0 +1,186 @@
+"""The Classifier page's widgets (pages/4_Classifier.py): the sidebar, the optimizer row,
+the lessons, the update rules, the verdict boxes and the ideas tab set, plus the words
+they need (titles, notices) from ``catalog/en/classifier.toml``.
+
+Every widget's session-state key is its URL key from ``experiments.classifier.Settings``
+(``c.<name>``, or the optimizer and schedule keys of ``ui.controls``), so the URL, the
+lessons and ``urlstate.current`` all see what the widgets hold.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import streamlit as st
+
+import optimizers
+from catalog import has, t
+from charts import classifier as charts
+from classifier import datasets
+from classifier import model as mlp
+from classifier.losses import LOSSES
+from experiments import classifier as ex
+from experiments.schema import Notice
+from ui import urlstate
+from ui.controls import hyper_help, hyper_key, hyper_widget, log_grid, number_widget, schedule_expander
+
+# Message box and icon of each run outcome worth a box above the charts.
+VERDICT_BOXES = {ex.Outcome.DIVERGED: (st.error, "💥"), ex.Outcome.EARLY_STOPPED: (st.info, "✋"),
+                 ex.Outcome.LOSS_ROSE: (st.warning, "⚠️")}
+
+
+# ---------------------------------------------------------------------------------------
+# Words
+
+
+def optimizer_title(key: str) -> str:
+    """An optimizer's title, by its registry key."""
+    return optimizers.REGISTRY[key].title
+
+
+def data_title(key: str) -> str:
+    """A data set's title, by its name in ``classifier.datasets``."""
+    return t(f"classifier.data.{key}.title")
+
+
+def choice_title(table: str) -> Callable[[str], str]:
+    """The ``format_func`` of a choice whose titles are the catalog table ``classifier.<table>``."""
+    return lambda key: t(f"classifier.{table}.{key}")
+
+
+def say(n: Notice) -> str:
+    """A notice or progress message of experiments.classifier, in words."""
+    p = {**n.params, **{k: optimizer_title(n.params[k]) for k in ("optimizer", "instead") if k in n.params}}
+    return t(n.key, **(p | {"data": data_title(p["data"])} if "data" in p else p))
+
+
+def widget_args(name: str, ranged: bool = False, **params: Any) -> dict[str, Any]:
+    """The label, key, help and (``ranged``) bounds of the widget of setting ``c.<name>``;
+    ``params`` fill the label's and help's placeholders."""
+    out: dict[str, Any] = dict(label=t(f"classifier.label.{name}", **params), key=f"c.{name}")
+    if has(f"classifier.help.{name}"):
+        out["help"] = t(f"classifier.help.{name}", **params)
+    if ranged:
+        field = ex.Settings.field_of(f"c.{name}")
+        out.update(min_value=field.low, max_value=field.high)
+    return out
+
+
+w = widget_args  # short: nearly every widget below spreads it
+
+
+# ---------------------------------------------------------------------------------------
+# Controls
+
+
+def sidebar() -> None:
+    """The sidebar: data, network and training settings (those another setting rules out
+    must be settled before this draws them)."""
+    S = st.session_state
+    with st.sidebar:
+        st.markdown(f"#### {t('classifier.section.data')}")
+        st.selectbox(options=datasets.names(), format_func=data_title, **w("data"))
+        if len(offered := datasets.DATASETS[S["c.data"]].classes) > 1:
+            st.radio(options=list(offered), horizontal=True, **w("classes"))
+        for name, step in (("noise", 0.01), ("points", 10), ("test", 0.05)):
+            st.slider(step=step, **w(name, ranged=True, most=datasets.MAX_POINTS))
+        st.number_input(step=1, **w("seed", ranged=True))
+        for name in ("badscale", "norm"):
+            st.toggle(**w(name))
+        st.markdown(f"#### {t('classifier.section.network')}")
+        st.slider(**w("layers", ranged=True))
+        if S["c.layers"] > 0:
+            st.slider(**w("width", ranged=True))
+        st.selectbox(options=list(mlp.ACTIVATIONS), format_func=choice_title("activation"), **w("act"))
+        st.selectbox(options=list(mlp.INITS), format_func=choice_title("init"), **w("init"))
+        st.markdown(f"#### {t('classifier.section.training')}")
+        st.radio(options=list(LOSSES), format_func=choice_title("loss"), horizontal=True, **w("loss"))
+        st.select_slider(options=[0.0] + log_grid(*ex.L2_RANGE, S["c.l2"] or None), format_func=lambda v: f"{v:g}",
+                         **w("l2"))
+        st.slider(step=0.05, **w("dropout", ranged=True))
+        st.toggle(**w("es"))
+        if S["c.es"]:
+            st.number_input(step=5, **w("patience", ranged=True))
+        st.radio(options=[b.value for b in ex.Batching], format_func=choice_title("batching"), horizontal=True,
+                 **w("batch"))
+        if S["c.batch"] == ex.Batching.MINI:
+            st.select_slider(options=ex.BATCH_SIZES, **w("bs"))
+        st.number_input(step=50, **w("epochs", ranged=True, most=ex.MAX_EPOCHS))
+
+
+def load_lesson(lesson: ex.Lesson) -> None:
+    """Every setting back to this page's default, then the lesson's own (a button's callback)."""
+    for key, value in ex.lesson(lesson).values().items():
+        st.session_state[key] = list(value) if isinstance(value, tuple) else value
+
+
+def lessons() -> None:
+    """The expander of one-click lessons: a button and what it shows, per lesson."""
+    with st.expander(t("classifier.section.lessons")):
+        for i, lesson in enumerate(ex.Lesson):
+            b, c = st.columns([1, 4], vertical_alignment="center")
+            b.button(t(f"classifier.lesson.{lesson.value}.name"), key=f"c.exp{i}", on_click=load_lesson,
+                     args=(lesson,), width="stretch")
+            c.caption(t(f"classifier.lesson.{lesson.value}.what"))
+
+
+def optimizer_row(n_train: int) -> ex.Settings:
+    """The row above the results: the optimizer (or the ones compared), their learning
+    rates, and the schedule with the updates per epoch for ``n_train`` training points.
+    Returns the settings with these widgets' values."""
+    S = st.session_state
+    top = st.columns([1, 1.2, 1.1], gap="medium")
+    with top[0]:
+        st.toggle(**w("compare"))
+        if S["c.compare"]:
+            st.multiselect(options=ex.NAMES, format_func=optimizer_title, **w("opts"))
+        else:
+            st.selectbox(options=ex.NAMES, format_func=optimizer_title, **w("opt"))
+    settings = urlstate.current(ex.Settings)
+    with top[1]:
+        for k in settings.race:
+            h = optimizers.REGISTRY[k].hyperparam("learning_rate")
+            label = t("classifier.label.learning_rate_of", optimizer=optimizer_title(k)) if settings.compare else None
+            number_widget(hyper_key(k, h.name), label or t("classifier.label.learning_rate"), h.low, h.high, h.log,
+                          help=hyper_help(k, h.name))
+    with top[2], schedule_expander() as (_, schedule_open):
+        if schedule_open:
+            steps = ex.steps_per_epoch(settings, n_train)
+            st.caption(t("classifier.schedule.updates", steps=steps) if steps > 1
+                       else t("classifier.schedule.one_update"))
+    return urlstate.current(ex.Settings)
+
+
+def update_rules(race: tuple[str, ...]) -> None:
+    """An expander with each raced optimizer's rule and its hyperparameters besides η
+    (which stays in view in the optimizer row)."""
+    with st.expander(t("classifier.label.update_rules" if len(race) > 1 else "classifier.label.update_rule")):
+        for k in race:
+            spec = optimizers.REGISTRY[k]
+            st.markdown(f"**{spec.title}** — {spec.summary}")
+            st.latex(spec.latex)
+            for col, h in zip(st.columns(4) * 2, [h for h in spec.hyperparams if h.name != "learning_rate"]):
+                with col:
+                    hyper_widget(k, h)
+
+
+# ---------------------------------------------------------------------------------------
+# Results in words
+
+
+def verdict_boxes(result: ex.Result) -> None:
+    """A box per run that diverged, stopped early or ended with a higher loss."""
+    for k, v in ((k, v) for k, v in result.verdicts.items() if v.outcome in VERDICT_BOXES):
+        box, icon = VERDICT_BOXES[v.outcome]
+        box(t(f"classifier.verdict.{v.outcome.value}", optimizer=optimizer_title(k), **v._asdict(),
+              patience=result.settings.patience, shown_to=(v.epoch or 0) - 1), icon=icon)
+
+
+def ideas() -> None:
+    """The expander with a tab per idea behind the switches: its formulas and text."""
+    with st.expander(t("classifier.section.ideas")):
+        for tab, (key, formulas) in zip(st.tabs([t(f"classifier.idea.{k}.tab") for k in charts.IDEA_FORMULAS]),
+                                        charts.IDEA_FORMULAS.items()):
+            with tab:
+                for formula in formulas:
+                    st.latex(formula)
+                st.caption(t(f"classifier.idea.{key}.text"))
