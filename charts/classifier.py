@@ -106,6 +106,12 @@ def _title(title: str) -> dict | None:
     return dict(text=title) if title else None
 
 
+def _top(title: str) -> dict:
+    """A top margin with room for every line of the title (a chart in a half-width column
+    cuts a long one-line title off; the catalog breaks long titles with <br>)."""
+    return dict(t=50 + 22 * title.count("<br>"))
+
+
 def _positive(values: np.ndarray) -> np.ndarray:
     """Non-positive values become gaps on a log axis rather than errors."""
     v = np.asarray(values, np.float64)
@@ -158,7 +164,7 @@ def curves_figure(runs: "Runs", title: str = "", at: int | None = None, log_loss
         fig.update_yaxes(type="log", exponentformat="power", title_text=t("classifier.chart.loss_log"), row=1, col=1)
     if markers:
         fig.update_traces(mode="lines+markers")
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
     if height:
         fig.update_layout(height=height)
     return fig
@@ -252,7 +258,7 @@ def decision_boundary_figure(
             )
     fig.update_xaxes(title_text=x_title or t("classifier.chart.x1"), range=[float(xs[0]), float(xs[-1])])
     fig.update_yaxes(title_text=t("classifier.chart.x2"), range=[float(ys[0]), float(ys[-1])])
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.15), margin=dict(t=50)))
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.15), margin=_top(title)))
     if height:
         fig.update_layout(height=height)
     return fig
@@ -287,7 +293,7 @@ def gradient_norms_figure(
     fig.update_xaxes(title_text=t("classifier.chart.epoch"))
     fig.update_yaxes(title_text=t("classifier.chart.norm_axis"), type="log", exponentformat="power",
                      dtick=1 if decade_ticks else None)
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
     return fig
 
 
@@ -317,7 +323,7 @@ def sharpness_figure(runs: "Runs", title: str = "") -> go.Figure:
         )
     fig.update_xaxes(title_text=t("classifier.chart.epoch"))
     fig.update_yaxes(title_text=t("classifier.chart.sharpness_axis"), type="log", exponentformat="power", dtick=1)
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=dict(t=50)))
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
     return fig
 
 
