@@ -70,8 +70,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from surfaces.expression import (
-    _INT_POW_LIMIT,
-    _children,
+    INT_POW_LIMIT,
+    children,
     BinOp,
     Call,
     Const,
@@ -194,13 +194,13 @@ class _Graph:
         stack: list[tuple[Expr, bool]] = [(tree, False)]
         while stack:
             expr, ready = stack.pop()
-            children = _children(expr)
-            if children and not ready:
+            operands = children(expr)
+            if operands and not ready:
                 stack.append((expr, True))
-                stack.extend((child, False) for child in reversed(children))
+                stack.extend((child, False) for child in reversed(operands))
                 continue
-            args = results[len(results) - len(children):]
-            del results[len(results) - len(children):]
+            args = results[len(results) - len(operands):]
+            del results[len(results) - len(operands):]
             results.append(self._build_one(expr, args))
         return results[0]
 
@@ -281,7 +281,7 @@ class _Graph:
 
 def _is_int_exponent(node: Expr) -> bool:
     """The exponents expression.py compiles as exact repeated multiplication."""
-    return isinstance(node, Num) and node.value.is_integer() and abs(node.value) <= _INT_POW_LIMIT
+    return isinstance(node, Num) and node.value.is_integer() and abs(node.value) <= INT_POW_LIMIT
 
 
 _BINARY = {"+": "add", "-": "sub", "*": "mul", "/": "div"}

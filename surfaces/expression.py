@@ -80,7 +80,7 @@ MAX_DIGITS = 30
 MAX_DOMAIN_BOUND = 1e4
 SURFACE_CACHE_SIZE = 64
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # ~3.4e38
-_INT_POW_LIMIT = 1024  # integer exponents up to this use exact repeated multiplication
+INT_POW_LIMIT = 1024  # integer exponents up to this use exact repeated multiplication
 
 DEFAULT_DOMAIN: tuple[Point, Point] = ((-3.0, 3.0), (-3.0, 3.0))
 
@@ -477,7 +477,8 @@ def _check_raw_text(text: Any) -> None:
             depth -= 1
 
 
-def _children(node: Expr) -> tuple[Expr, ...]:
+def children(node: Expr) -> tuple[Expr, ...]:
+    """A node's operands (a walk over the tree needs no other knowledge of node types)."""
     if isinstance(node, Neg):
         return (node.operand,)
     if isinstance(node, BinOp):
@@ -494,7 +495,7 @@ def _tree_depth(root: Expr) -> int:
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in _children(node))
+        stack.extend((child, depth + 1) for child in children(node))
     return deepest
 
 
@@ -511,7 +512,7 @@ def _constant_value(node: Expr) -> float | None:
         return None
     if isinstance(node, Const):
         return CONSTANTS[node.name]
-    values = [_constant_value(child) for child in _children(node)]
+    values = [_constant_value(child) for child in children(node)]
     if any(v is None for v in values):
         return None
     try:
@@ -716,7 +717,7 @@ def _evaluate(node: Expr, x: Any, y: Any, xp: Any) -> Any:
         if (
             isinstance(exponent, Num)
             and exponent.value.is_integer()
-            and abs(exponent.value) <= _INT_POW_LIMIT
+            and abs(exponent.value) <= INT_POW_LIMIT
         ):
             # An integer exponent multiplies exactly: (-2)^3 = -8 and d/dx x^2 = 2x everywhere,
             # where the float power would go through log(x) (nan for x < 0).
