@@ -42,7 +42,7 @@ st.title(t("playground.page.title"))
 
 surface = surface_or_stop(pg.Settings, notices)
 
-follow_start(surface, ("x0", "y0"), "_surface_sig")
+follow_start(surface, ("x0", "y0"), "playground.surface")
 
 with st.sidebar:
     st.multiselect(t("playground.sidebar.race"), optimizers.names(), key="opts", format_func=title)

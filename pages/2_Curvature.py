@@ -15,8 +15,8 @@ from catalog import t  # noqa: E402
 from charts import curvature as charts  # noqa: E402
 from experiments import curvature as lab  # noqa: E402
 from experiments.curvature import Kind, Settings  # noqa: E402
-from ui import frame, urlstate  # noqa: E402
-from ui.controls import surface_heading, surface_or_stop  # noqa: E402
+from ui import frame, memo, urlstate  # noqa: E402
+from ui.controls import surface_heading, surface_or_stop, surface_signature  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
 from ui.surface_view import consume_click, critical_of, fill_of, grid_of  # noqa: E402
@@ -40,20 +40,16 @@ state = st.session_state
 
 # A new surface brings its own point (run picks it when px is None) and a fresh table
 # (a new key, so the old surface's row selection does not carry over).
-signature = (surface.key, surface.expression, surface.domain, surface.params)
-if state.get("_curv_sig") not in (None, signature):
+signature = surface_signature(surface)
+if memo.changed("curvature.surface", signature):
     state.px = state.py = None
-    state._curv_table_gen = state.get("_curv_table_gen", 0) + 1
-state._curv_sig = signature
-TABLE_KEY = f"curv_table_{state.setdefault('_curv_table_gen', 0)}"
+TABLE_KEY = f"curv_table_{abs(hash(signature))}"
 
 # A click on a row of the critical-point table (drawn further down) moves the point there.
 crit = critical_of(surface)  # cached per surface: a typed formula's search runs once
-rows = list(state.get(TABLE_KEY, {}).get("selection", {}).get("rows", []) or [])
-if rows != state.get("_curv_rows_seen", []):
-    state._curv_rows_seen = rows
-    if rows and 0 <= rows[0] < len(crit):
-        state.px, state.py = map(float, crit[rows[0]].point)
+rows = memo.take(f"rows.{TABLE_KEY}", list(state.get(TABLE_KEY, {}).get("selection", {}).get("rows", []) or []))
+if rows and 0 <= rows[0] < len(crit):
+    state.px, state.py = map(float, crit[rows[0]].point)
 
 result = lab.run(urlstate.current(Settings), surface, crit)
 # The point run used (the page's choice, or snapped onto a critical point), before its widgets.

@@ -14,7 +14,7 @@ from charts import sweeps as charts
 from charts.style import color_of
 from charts.surface import CLICK_GRID_SIZE, Path, contour_figure
 from experiments import sweeps as ex
-from ui import frame, jobs, surface_view as sv, urlstate
+from ui import frame, jobs, memo, surface_view as sv, urlstate
 from ui.controls import follow_start, keep_state, log_grid, optimizer_controls, surface_heading, surface_or_stop
 from ui.plots import plotly_chart
 
@@ -32,12 +32,13 @@ frame.page("sweeps")
 notices = urlstate.restore(ex.Settings)
 keep_state(f.key for f in ex.Settings.schema())  # one section's widgets are drawn: keep the others' values
 sv.consume_click(("x0", "y0"))
-settled = ex.settle(urlstate.current(ex.Settings), st.session_state.get("_sw_sig"))
-st.session_state.update(settled.changes, _sw_sig=settled.axes)  # before any widget of those keys is drawn
+settled = ex.settle(urlstate.current(ex.Settings), memo.recall("sweeps.axes"))
+memo.remember("sweeps.axes", settled.axes)
+st.session_state.update(settled.changes)  # before any widget of those keys is drawn
 notices += [say(n) for n in settled.notices]
 st.title(t("sweeps.title"))
 surface = surface_or_stop(ex.Settings, notices)
-follow_start(surface, ("x0", "y0"), "_sweeps_surface_sig")
+follow_start(surface, ("x0", "y0"), "sweeps.surface")
 with st.sidebar:
     st.number_input(t("sweeps.sidebar.steps"), min_value=1, max_value=ex.MAX_STEPS, step=50, key="steps",
                     help=t("sweeps.sidebar.steps_help", most=ex.MAX_STEPS))
@@ -50,10 +51,9 @@ with st.sidebar:
 
 s = urlstate.current(ex.Settings)
 land = ex.Landscape.of(surface, sv.critical_of(surface), sv.lowest_value(surface))
-point = sv.clicked_point(SWEEP_KEY)  # a click on the sweep map picks the cell whose path is drawn
-if s.view == ex.View.SWEEP and point not in (None, st.session_state.get(f"_{SWEEP_KEY}_consumed")):
+if s.view == ex.View.SWEEP and (point := sv.take_click(SWEEP_KEY)) is not None:  # a click on the map: its cell
     s = ex.pick_at(s, land.weight, point)
-    st.session_state.update({f"_{SWEEP_KEY}_consumed": point, "sw.lr": s.picked_lr, "sw.v": s.picked_value})
+    st.session_state.update({"sw.lr": s.picked_lr, "sw.v": s.picked_value})
 st.radio(t("sweeps.section"), [v.value for v in ex.View], key="view", format_func=lambda v: t(f"sweeps.view.{v}"),
          horizontal=True, label_visibility="collapsed")
 frame.notices(notices)  # every notice is known by now: settling ran before the widgets

@@ -4,6 +4,8 @@ ravine against its Hessian, custom and broken expressions, junk URLs, and moving
 by table row and by contour click. Few GD steps keep each run quick."""
 from __future__ import annotations
 
+from ui.controls import surface_signature  # noqa: E402
+
 import base64
 import json
 import math
@@ -187,7 +189,7 @@ def test_table_row_and_contour_click_move_the_point() -> None:
     at = run_page(surface="himmelblau")
     table = critical_table(at)
     row = int(np.flatnonzero(table["kind"] == "maximum")[0])
-    key = f"curv_table_{at.session_state['_curv_table_gen']}"
+    key = f"curv_table_{abs(hash(surface_signature(surfaces.get('himmelblau'))))}"
     at.session_state[key] = {"selection": {"rows": [row], "columns": []}}
     at.run()
     assert not at.exception

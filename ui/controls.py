@@ -93,14 +93,19 @@ def surface_or_stop(spec, notices: list[str]) -> Surface:
     return surface
 
 
-def follow_start(surface: Surface, keys: tuple[str, str], memo: str) -> None:
+def follow_start(surface: Surface, keys: tuple[str, str], memo_name: str) -> None:
     """A new surface brings its own suggested start (a start typed for the old one rarely
     fits): reset the session-state point ``keys`` when the surface changed (remembered
-    under ``memo``) or when the point is unset."""
-    signature = (surface.key, surface.expression, surface.domain, surface.params)
-    if st.session_state.get(memo) not in (None, signature) or st.session_state.get(keys[0]) is None:
+    under ``memo_name``, through ui.memo) or when the point is unset."""
+    from ui import memo
+
+    if memo.changed(memo_name, surface_signature(surface)) or st.session_state.get(keys[0]) is None:
         st.session_state[keys[0]], st.session_state[keys[1]] = map(float, (surface.starts or ((0.0, 0.0),))[0])
-    st.session_state[memo] = signature
+
+
+def surface_signature(surface: Surface) -> tuple:
+    """What makes a surface another one for a page: its key, formula, domain, parameters."""
+    return (surface.key, surface.expression, surface.domain, surface.params)
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from typing import Sequence
 import numpy as np
 import streamlit as st
 
+from ui import memo
+
 import surfaces
 from charts.surface import Fill, Mark, draw_fill
 from experiments.common import critical_points_of
@@ -88,22 +90,21 @@ def clicked_point(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:
     return None
 
 
-def _new_click(chart_key: str) -> tuple[float, float] | None:
-    point = clicked_point(chart_key)
-    return None if point == st.session_state.get(f"_{chart_key}_consumed") else point
-
-
 def click_pending(chart_key: str = CONTOUR_KEY) -> bool:
-    """Whether the contour holds a click that consume_click has not yet applied."""
-    return _new_click(chart_key) is not None
+    """Whether the chart holds a click that has not been acted on yet."""
+    return memo.is_new(f"click.{chart_key}", clicked_point(chart_key))
+
+
+def take_click(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:
+    """A click on the chart not acted on before (then marked as acted on), or None."""
+    return memo.take(f"click.{chart_key}", clicked_point(chart_key))
 
 
 def consume_click(keys: Sequence[str], chart_key: str = CONTOUR_KEY) -> bool:
     """Move the start (the session-state ``keys``) to a new click on the contour. Call
     before the start widgets are drawn, so their values can still change this run."""
-    point = _new_click(chart_key)
+    point = take_click(chart_key)
     if point is None:
         return False
-    st.session_state[f"_{chart_key}_consumed"] = point
     st.session_state[keys[0]], st.session_state[keys[1]] = point
     return True
