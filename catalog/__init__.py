@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
 ROOT = Path(__file__).resolve().parent
 

@@ -106,10 +106,16 @@ def _title(title: str) -> dict | None:
     return dict(text=title) if title else None
 
 
+def layer_titles(n_layers: int) -> list[str]:
+    """"layer 1" ... "layer n (output)" in the session's language."""
+    return [t("classifier.chart.layer_output" if i == n_layers - 1 else "classifier.chart.layer", i=i + 1)
+            for i in range(n_layers)]
+
+
 def _top(title: str) -> dict:
     """A top margin with room for every line of the title (a chart in a half-width column
     cuts a long one-line title off; the catalog breaks long titles with <br>)."""
-    return dict(t=50 + 22 * title.count("<br>"))
+    return dict(t=50 + 40 * title.count("<br>"))
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -281,13 +287,14 @@ def gradient_norms_figure(
     grad_norms = np.asarray(grad_norms)
     n = grad_norms.shape[1]
     colors = plotly.colors.sample_colorscale("Viridis", [0.9 * i / max(n - 1, 1) for i in range(n)])
+    shown_names = layer_titles(len(layer_names))
     fig = go.Figure()
     for l in range(n):
         fig.add_trace(
             go.Scatter(
-                x=epochs, y=_positive(grad_norms[:, l]), mode="lines", name=layer_names[l],
+                x=epochs, y=_positive(grad_norms[:, l]), mode="lines", name=shown_names[l],
                 line=dict(color=colors[l], width=2),
-                hovertemplate=t("classifier.chart.norm_hover", layer=layer_names[l]),
+                hovertemplate=t("classifier.chart.norm_hover", layer=shown_names[l]),
             )
         )
     fig.update_xaxes(title_text=t("classifier.chart.epoch"))
@@ -340,7 +347,7 @@ def gradcheck_figure(
     colors = ["#2ca02c" if e < threshold else "#d62728" for e in errors]
     fig = go.Figure(
         go.Bar(
-            x=list(layer_names), y=shown, marker_color=colors, name=t("classifier.chart.error_name"),
+            x=layer_titles(len(layer_names)), y=shown, marker_color=colors, name=t("classifier.chart.error_name"),
             text=[f"{e:.1e}" for e in errors], textposition="outside",
             hovertemplate=t("classifier.chart.error_hover"),
         )

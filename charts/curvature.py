@@ -110,10 +110,11 @@ def _draw_arrow(fig: go.Figure, a: Arrow, row: int | None = None, col: int | Non
 def _add_marks(fig: go.Figure, marks: Sequence[Mark]) -> None:
     """Critical points, one trace per kind (a surface like Rastrigin has 81 of them: one
     trace each would cost ~1 ms apiece on every rerun)."""
-    for kind, (symbol, color, text) in LANDMARK_MARKS.items():
+    for kind, (symbol, color) in LANDMARK_MARKS.items():
         group = [m for m in marks if m.kind == kind]
         if not group:
             continue
+        text = t(f"surfaces.kind.{kind}")
         fig.add_trace(go.Scatter(
             x=[m.point[0] for m in group], y=[m.point[1] for m in group], mode="markers", name=text,
             customdata=[m.label or text for m in group], legendgroup=kind,

@@ -56,15 +56,18 @@ OPTIMIZER_COLORS = {
     "radam": "#7f7f7f",
 }
 
-LANDMARK_MARKS = {  # kind -> (symbol, colour, legend text)
-    "minimum": ("star", "#00a651", "minimum"),
-    "saddle": ("x", "#ff8c00", "saddle"),
-    "maximum": ("triangle-up", "#c00000", "maximum"),
-    "degenerate": ("diamond", "#6a0dad", "degenerate"),
+LANDMARK_MARKS = {  # kind -> (symbol, colour); the legend's word is surfaces.kind.<kind> in the catalog
+    "minimum": ("star", "#00a651"),
+    "saddle": ("x", "#ff8c00"),
+    "maximum": ("triangle-up", "#c00000"),
+    "degenerate": ("diamond", "#6a0dad"),
 }
 
 COLORSCALE = "Viridis"
-FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13)
+# Latin first, then a CJK face that each system has (Linux, macOS, Windows): Plotly draws
+# with the browser's fonts, and Chinese titles need one of these.
+FONT = dict(family='Inter, "Segoe UI", Helvetica, Arial, "Noto Sans SC", "Noto Sans CJK SC", "PingFang SC", '
+                   '"Microsoft YaHei", sans-serif', size=13)
 
 
 def color_of(key: str, i: int = 0) -> str:

@@ -119,7 +119,9 @@ def contour_figure(
             hovertemplate="x=%{x:.3f}<br>y=%{y:.3f}<br>f=%{customdata:.4g}<extra></extra>",
         ))
     for i, m in enumerate(sorted(marks, key=lambda m: m.kind)):
-        symbol, color, text = LANDMARK_MARKS.get(m.kind, LANDMARK_MARKS["degenerate"])
+        kind = m.kind if m.kind in LANDMARK_MARKS else "degenerate"
+        symbol, color = LANDMARK_MARKS[kind]
+        text = t(f"surfaces.kind.{kind}")
         fig.add_trace(go.Scatter(
             x=[m.point[0]], y=[m.point[1]], mode="markers", name=text, legendgroup=m.kind,
             showlegend=not any(mm.kind == m.kind for mm in sorted(marks, key=lambda m: m.kind)[:i]),

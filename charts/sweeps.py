@@ -285,7 +285,7 @@ def basin_figure(
                                      showlegend=show_legend,
                                      marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
     if k:
-        symbol, color, _ = LANDMARK_MARKS["minimum"]
+        symbol, color = LANDMARK_MARKS["minimum"]
         fig.add_trace(go.Scatter(
             x=mins[:, 0], y=mins[:, 1], mode="markers+text", text=basin_names(mins), textposition="top center",
             textfont=dict(color="white", size=13), name="minima", showlegend=False,

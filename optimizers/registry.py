@@ -5,6 +5,8 @@ block), so the page and the code cannot disagree.
 """
 from __future__ import annotations
 
+import catalog
+
 import functools
 import inspect
 from dataclasses import dataclass
@@ -18,14 +20,25 @@ from optimizers.hyperparam import HyperParam
 @dataclass(frozen=True)
 class OptimizerSpec:
     key: str
-    title: str
+    english_title: str
     build: Callable[..., GradientTransformation]
     # explain(state, lr, grads=g, **hyper) -> {statistic: value} after an update: state the
     # rule's new state, lr the step's rate, g the gradient the update used.
     explain: Callable[..., dict]
     hyperparams: tuple[HyperParam, ...]
-    summary: str
+    english_summary: str
     stats: tuple[str, ...]  # the statistics explain() returns, in order
+
+    # The name and summary a student reads, in the session's language (catalog/<lang>/
+    # optimizers.toml); the English ones stay with the rule for code and tests.
+    @property
+    def title(self) -> str:
+        return catalog.t(f"optimizers.{self.key}.title") if catalog.has(f"optimizers.{self.key}.title") else self.english_title
+
+    @property
+    def summary(self) -> str:
+        key = f"optimizers.{self.key}.summary"
+        return catalog.t(key) if catalog.has(key) else self.english_summary
 
     # Kept on the spec (computed once): trace() reads them on every rerun for every racer.
     @functools.cached_property

@@ -23,6 +23,12 @@ class Landmark:
     kind: str
     label: str = ""
 
+    @property
+    def title(self) -> str:
+        """The label in the session's language (surfaces.landmark.<label>)."""
+        key = "surfaces.landmark." + self.label.replace(" ", "_")
+        return catalog.t(key) if self.label and catalog.has(key) else self.label
+
 
 @dataclass(frozen=True, eq=False)
 class Surface:
@@ -34,7 +40,7 @@ class Surface:
     """
 
     key: str
-    title: str
+    english_title: str
     fn: Callable[[jax.Array], jax.Array]
     latex: str
     domain: tuple[Point, Point]  # ((x_min, x_max), (y_min, y_max))
@@ -43,6 +49,12 @@ class Surface:
     log_levels: bool = False  # contour levels log-spaced (f spans many decades)
     params: tuple[tuple[str, float], ...] = ()
     expression: str | None = None  # the user's text, for surfaces parsed from an expression
+
+    @property
+    def title(self) -> str:
+        """The surface's name in the session's language (surfaces.<key>.title)."""
+        key = f"surfaces.{self.key}.title"
+        return catalog.t(key) if catalog.has(key) else self.english_title
 
     @property
     def lesson(self) -> str:

@@ -82,7 +82,7 @@ def _bowl() -> Surface:
 
     return Surface(
         key="bowl",
-        title="Bowl",
+        english_title="Bowl",
         fn=fn,
         latex=r"f(x, y) = x^2 + y^2",
         domain=((-3.0, 3.0), (-3.0, 3.0)),
@@ -103,7 +103,7 @@ def _ravine(condition: float, angle: float) -> Surface:
 
     return Surface(
         key="ravine",
-        title="Ravine (ill-conditioned quadratic)",
+        english_title="Ravine (ill-conditioned quadratic)",
         fn=fn,
         latex=(
             r"f(x, y) = \tfrac12\left(u^2 + \kappa v^2\right),\quad "
@@ -123,7 +123,7 @@ def _saddle() -> Surface:
 
     return Surface(
         key="saddle",
-        title="Saddle",
+        english_title="Saddle",
         fn=fn,
         latex=r"f(x, y) = x^2 - y^2",
         domain=((-2.0, 2.0), (-2.0, 2.0)),
@@ -138,7 +138,7 @@ def _monkey_saddle() -> Surface:
 
     return Surface(
         key="monkey_saddle",
-        title="Monkey saddle",
+        english_title="Monkey saddle",
         fn=fn,
         latex=r"f(x, y) = x^3 - 3xy^2",
         domain=((-1.5, 1.5), (-1.5, 1.5)),
@@ -157,7 +157,7 @@ def _plateau(width: float) -> Surface:
     # r > 0: the centre is the one critical point, however flat the rim gets.
     return Surface(
         key="plateau",
-        title="Plateau",
+        english_title="Plateau",
         fn=fn,
         latex=rf"f(x, y) = 1 - \exp\!\left(-\frac{{x^2 + y^2}}{{2 w^2}}\right),\quad w = {width:g}",
         domain=((-4.0, 4.0), (-4.0, 4.0)),
@@ -190,7 +190,7 @@ def _two_wells(tilt: float) -> Surface:
 
     return Surface(
         key="two_wells",
-        title="Two wells",
+        english_title="Two wells",
         fn=fn,
         latex=rf"f(x, y) = (x^2 - 1)^2 + t\,x + \left(y - \tfrac12 x^2\right)^2,\quad t = {tilt:g}",
         domain=((-2.0, 2.0), (-1.5, 2.5)),
@@ -210,7 +210,7 @@ def _rosenbrock(b: float) -> Surface:
     # df/dy = 0 forces y = x^2, and then df/dx = -2(1 - x) = 0: (1, 1) is the only critical point.
     return Surface(
         key="rosenbrock",
-        title="Rosenbrock",
+        english_title="Rosenbrock",
         fn=fn,
         latex=rf"f(x, y) = (1 - x)^2 + b\,(y - x^2)^2,\quad b = {b:g}",
         domain=((-2.0, 2.0), (-1.0, 3.0)),
@@ -235,7 +235,7 @@ def _beale() -> Surface:
     ]
     return Surface(
         key="beale",
-        title="Beale",
+        english_title="Beale",
         fn=fn,
         latex=r"f(x, y) = (1.5 - x + xy)^2 + (2.25 - x + xy^2)^2 + (2.625 - x + xy^3)^2",
         domain=((-4.5, 4.5), (-4.5, 4.5)),
@@ -263,7 +263,7 @@ def _himmelblau() -> Surface:
     ]
     return Surface(
         key="himmelblau",
-        title="Himmelblau",
+        english_title="Himmelblau",
         fn=fn,
         latex=r"f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2",
         domain=((-5.0, 5.0), (-5.0, 5.0)),
@@ -300,7 +300,7 @@ def _six_hump_camel() -> Surface:
     )
     return Surface(
         key="six_hump_camel",
-        title="Six-hump camel",
+        english_title="Six-hump camel",
         fn=fn,
         latex=r"f(x, y) = \left(4 - 2.1x^2 + \tfrac{x^4}{3}\right)x^2 + xy + \left(4y^2 - 4\right)y^2",
         domain=((-2.0, 2.0), (-1.0, 1.0)),
@@ -332,7 +332,7 @@ def _goldstein_price() -> Surface:
     ]
     return Surface(
         key="goldstein_price",
-        title="Goldstein-Price",
+        english_title="Goldstein-Price",
         fn=fn,
         latex=(
             r"f(x, y) = \left[1 + (x + y + 1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)\right]"
@@ -386,7 +386,7 @@ def _rastrigin() -> Surface:
     h = _BUMPY_HALF_WIDTH
     return Surface(
         key="rastrigin",
-        title="Rastrigin",
+        english_title="Rastrigin",
         fn=fn,
         latex=r"f(x, y) = 20 + \left(x^2 - 10\cos 2\pi x\right) + \left(y^2 - 10\cos 2\pi y\right)",
         domain=((-h, h), (-h, h)),
@@ -455,7 +455,7 @@ def _ackley() -> Surface:
     h = _BUMPY_HALF_WIDTH
     return Surface(
         key="ackley",
-        title="Ackley (smoothed)",
+        english_title="Ackley (smoothed)",
         fn=fn,
         latex=(
             r"f(x, y) = 20\left(e^{-0.2\sqrt{\varepsilon}} - e^{-0.2\sqrt{(x^2 + y^2)/2 + \varepsilon}}\right)"

@@ -811,7 +811,7 @@ def _build_surface(tree: Expr, normalized: str, domain: tuple[Point, Point]) -> 
     title = normalized if len(normalized) <= 60 else normalized[:57] + "..."
     return Surface(
         key="custom",
-        title=f"Custom: f(x, y) = {title}",
+        english_title=f"Custom: f(x, y) = {title}",
         fn=compile_expression(tree),
         latex=to_latex(tree),
         domain=domain,

@@ -8,6 +8,8 @@ request is that page's deep link must show the same menu as the home page.
 """
 from __future__ import annotations
 
+import re
+
 import os
 import shutil
 import socket
@@ -175,6 +177,34 @@ def test_every_page_renders_and_reacts(browser, server):
             check_page(page, name + " after a change")
             page.screenshot(path=str(SHOTS / f"{name.lower()}-changed.png"), full_page=True)
     assert "Playground" in changed, changed  # its steps slider, at least, was moved and rerun
+    context.close()
+
+
+def test_every_page_in_chinese(browser, server):
+    """?lang=zh: every page renders with its charts drawn, menu and title in Chinese; the
+    screenshots are for a person to look at (missing glyphs, cut-off titles)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 2400}, locale="en-US")
+    page = context.new_page()
+    for name, path in page_urls():
+        page.goto(server.url + path + ("&" if "?" in path else "?") + "lang=zh")
+        wait_done(page)
+        check_page(page, name + " in Chinese")
+        if name != "Home":
+            assert page.locator("[data-testid='stPlotlyChart'] .main-svg").count() >= 1, f"{name}: no chart drawn"
+        title = page.locator("h1").first.inner_text()
+        assert re.search(r"[\u4e00-\u9fff]", title) or name in ("Home",), f"{name}: title {title!r} is not Chinese"
+        assert any(re.search(r"[\u4e00-\u9fff]", item) for item in menu(page)), menu(page)
+        page.screenshot(path=str(SHOTS / f"{name.lower()}-zh.png"), full_page=True)
+    context.close()
+
+
+def test_browser_locale_chooses_chinese(browser, server):
+    """No ?lang and no choice made: a browser that prefers Chinese gets Chinese."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/Playground")
+    wait_done(page)
+    assert re.search(r"[\u4e00-\u9fff]", page.locator("h1").first.inner_text())
     context.close()
 
 

@@ -94,7 +94,7 @@ def test_gradient_norms_log_axis_one_trace_per_layer():
     g[3, 0] = 0.0
     fig = charts.gradient_norms_figure(r.epoch, g, r.layer_names)
     assert len(fig.data) == 4 and fig.layout.yaxis.type == "log"
-    assert [t.name for t in fig.data] == list(r.layer_names)
+    assert [t.name for t in fig.data] == ["layer 1", "layer 2", "layer 3", "layer 4 (output)"]
     assert np.isnan(fig.data[0].y[3])  # a zero norm is a gap on a log axis
     np.testing.assert_allclose(fig.data[2].y, r.grad_norms[:, 2])
 

@@ -69,7 +69,7 @@ def test_moving_the_epoch_slider_does_not_retrain(default_run):
     assert not at.exception
     assert training_cache.RUNS.misses == misses
     b = boundary(at)
-    assert "epoch 20:" in b["layout"]["title"]["text"]
+    assert "epoch 20<br>" in b["layout"]["title"]["text"]
     after = arr(next(t for t in b["data"] if t["type"] == "heatmap")["z"])
     assert not np.allclose(before, after)  # an earlier network, a different boundary
     assert at.query_params["c.at"] == "20"
@@ -110,7 +110,7 @@ def test_a_diverging_learning_rate_is_reported_and_the_page_lives():
     k = int(errors.split("diverged at epoch ")[1].split("*")[0])
     loss = curve(curves(at), "gd", "train", "loss")
     assert 1 < k < 200 and len(loss) == k and np.all(np.isfinite(loss))  # curves up to epoch k - 1
-    assert "epoch {}:".format(k - 1) in boundary(at)["layout"]["title"]["text"]  # the last finite network
+    assert "epoch {}<br>".format(k - 1) in boundary(at)["layout"]["title"]["text"]  # the last finite network
     at.select_slider(key="gd.learning_rate").set_value(0.5).run()
     assert not at.exception and not texts(at, "error")
     assert curve(curves(at), "gd", "test", "acc")[-1] > 0.9

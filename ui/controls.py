@@ -59,8 +59,9 @@ def surface_picker() -> tuple[Surface | None, str | None]:
         for name, p in surfaces.parameters(key).items():
             # A number box, not a slider: a new parameter value is a new function, which
             # compiles afresh (about a second), so it should be a deliberate change.
-            st.number_input(p.label, min_value=float(p.low), max_value=float(p.high), key=f"{key}.{name}",
-                            step=float(10 ** np.floor(np.log10(max(abs(p.default), 1e-3)))) / 2, format="%g")
+            label = f"surfaces.{key}.param.{name}"
+            st.number_input(t(label) if has(label) else p.label, min_value=float(p.low), max_value=float(p.high),
+                            key=f"{key}.{name}", step=float(10 ** np.floor(np.log10(max(abs(p.default), 1e-3)))) / 2, format="%g")
     try:
         return SurfaceChoice.from_values(st.session_state).build(), None
     except surfaces.ExpressionError as e:

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from catalog import t
+from ui import language
 
 from ui import preload, startup, warmup
 
@@ -65,12 +66,14 @@ def page(key: str) -> None:
     (ui.startup.start: JAX settings and background threads, once per process, before the
     page computes anything), then page config and the menu in the sidebar."""
     startup.start()
+    language.choose()  # before any text: this run's language for the catalog
     info = BY_KEY[key]
     st.set_page_config(page_title=f"{info.title} · Descent Lab", page_icon=info.icon, layout="wide")
     with st.sidebar:
-        st.markdown("### 📉 Descent Lab")
+        st.markdown(t("app.brand"))
         for p in available_pages():
             st.page_link(p.path, label=p.title, icon=p.icon)
+        language.switch()
         st.divider()
 
 

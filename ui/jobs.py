@@ -42,6 +42,7 @@ from typing import Any, Callable, Generic, Hashable, TypeVar
 
 import streamlit as st
 
+import catalog
 from catalog import t
 
 from optimizers.trace import usable_cores
@@ -196,13 +197,25 @@ def _owner() -> str:
     return st.session_state.setdefault(_OWNER, uuid.uuid4().hex)
 
 
+def _in_this_language(fn: Callable[[Report], T]) -> Callable[[Report], T]:
+    """``fn`` run in the submitting session's language: a worker thread has its own
+    context, and a job's progress messages come from the catalog."""
+    language = catalog.language()
+
+    def job(report: Report) -> T:
+        catalog.set_language(language)
+        return fn(report)
+
+    return job
+
+
 def run(fn: Callable[[Report], T], what: str, slot: Any = None, queue: JobQueue | None = None) -> T:
     """Run ``fn(report)`` as a heavy job of this session and return its result (or raise
     its exception). ``slot`` (an ``st.empty()``; a new one if None) shows the queue
     position, then the job's progress, and is cleared at the end."""
     queue = queue or QUEUE
     slot = slot if slot is not None else st.empty()
-    job = queue.submit(fn, owner=_owner(), what=what)
+    job = queue.submit(_in_this_language(fn), owner=_owner(), what=what)
     first = None
     try:
         while not job.finished.wait(POLL_S):

@@ -64,7 +64,7 @@ def landscape_of(surface: Surface) -> Landscape:
 
 
 def landmarks_of(surface: Surface) -> list[Mark]:
-    labels = {m.point: m.label for m in surface.landmarks}
+    labels = {m.point: m.title for m in surface.landmarks}
     return [Mark(tuple(c.point), c.kind, labels.get(tuple(c.point), "")) for c in critical_of(surface)]
 
 

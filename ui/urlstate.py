@@ -13,9 +13,9 @@ from typing import Any, Mapping, Sequence, TypeVar
 
 import streamlit as st
 
-from catalog import t
+from catalog import DEFAULT_LANGUAGE, t
 from experiments.schema import Field, Notice, Settings, parse_query, query_of
-from ui import echo
+from ui import echo, language
 
 _RESTORED = "_url_restored"
 S = TypeVar("S", bound=Settings)
@@ -65,7 +65,7 @@ def restore(spec: type[Settings] | Sequence[Field], keep: Sequence[str] = ()) ->
         ensure(fields)
         return []
     st.session_state[_RESTORED] = True
-    extra = tuple(keep) + (tuple(spec.extra_keys) if isinstance(spec, type) else ())
+    extra = tuple(keep) + (tuple(spec.extra_keys) if isinstance(spec, type) else ()) + (language.KEY,)
     given, notices = parse_query(fields, st.query_params, keep=extra)
     for key, value in given.items():
         st.session_state[key] = list(value) if isinstance(value, tuple) else value
@@ -87,6 +87,8 @@ def publish(spec: type[Settings] | Sequence[Field] | Settings, implied: Mapping[
     else:
         fields = _fields(spec)
         wanted = query_of(fields, {f.key: st.session_state.get(f.key, f.default) for f in fields}, implied)
+    if st.session_state.get(language.KEY, DEFAULT_LANGUAGE) != DEFAULT_LANGUAGE:
+        wanted[language.KEY] = st.session_state[language.KEY]  # shared links keep the language
     current_query = {k: st.query_params.get(k) for k in st.query_params.keys()}
     if current_query != wanted:
         st.query_params.from_dict(wanted)
