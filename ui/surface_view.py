@@ -19,15 +19,12 @@ CONTOUR_KEY = "contour"
 CACHE_ENTRIES = 64  # surfaces are few, but user-typed ones are not: keep the caches bounded
 # Points per side of a surface's grid. The contour's fill is an image of one pixel per
 # point (charts.raster), stretched over a plot ~600-800 px wide: at 121 and 241 its lines
-# looked blurred next to go.Contour's, at 361 about as crisp. Measured on Rosenbrock:
-# evaluating took ~0.1 ms at any of these sizes (JAX compiles one shape per size, so one
-# default size costs one compile); drawing + encoding its PNG 2.3 ms at 241, 4.4 ms at 361,
-# 7.2 ms at 481, with PNGs of 26, 42 and 59 KB sent on every rerun. 64 cached 361-grids
-# hold ~33 MB.
+# looked blurred next to go.Contour's, at 361 about as crisp, and a larger grid costs
+# drawing time and bytes on every rerun (benchmarks/bench_charts.py; MEASURED.md).
 SURFACE_GRID = 361
 # Points per side of a zoomed view computed on every rerun (the step inspector's arrows,
-# the Curvature page's stability zoom), drawn ~330 px square: 161 took ~0.1 ms to
-# evaluate (as 61 did) and 1.3 ms to draw and encode.
+# the Curvature page's stability zoom), drawn ~330 px square: as cheap to evaluate as a
+# coarser one, and under 2 ms to draw.
 ZOOM_GRID = 161
 
 
