@@ -16,7 +16,7 @@ from charts.surface import arrows_figure, contour_figure, curves_figure, surface
 from experiments import playground as pg  # noqa: E402
 from optimizers.export import traces_csv  # noqa: E402
 from surfaces.base import Surface  # noqa: E402
-from ui import frame, urlstate  # noqa: E402
+from ui import frame, language, urlstate  # noqa: E402
 from ui.controls import follow_start, optimizer_controls, schedule_expander  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop  # noqa: E402
 from ui.formulas import filled_update, step_table_markdown  # noqa: E402
@@ -111,6 +111,7 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
     rates reruns only this part, so the sidebar and the header are neither sent nor drawn
     again. A click on the contour moves the start, a sidebar widget: that needs the whole
     page."""
+    language.apply()
     if click_pending():
         st.rerun(scope="app")
     chart_col, control_col = st.columns([3, 2], gap="medium")

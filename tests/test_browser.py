@@ -198,6 +198,26 @@ def test_every_page_in_chinese(browser, server):
     context.close()
 
 
+def test_a_fragment_rerun_stays_in_chinese(browser, server):
+    """Moving a learning rate reruns only the Playground's race fragment, on whatever
+    thread Streamlit picks: its headings and legends must stay in the session's language."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1600}, locale="en-US")
+    page = context.new_page()
+    page.goto(server.url + "/Playground?lang=zh")
+    wait_done(page)
+    main = page.locator("[data-testid='stMain']")
+    assert "优化器" in main.inner_text()
+    for _ in range(2):
+        assert move_one_control(page)
+        page.wait_for_timeout(300)
+        wait_done(page)
+    text = main.inner_text()
+    legends = " ".join(page.eval_on_selector_all("[data-testid='stMain'] .legendtext", "els => els.map(e => e.textContent)"))
+    assert "优化器" in text and "Optimizers" not in text, text[:300]
+    assert "梯度下降" in legends and "Gradient descent" not in legends, legends
+    context.close()
+
+
 def test_browser_locale_chooses_chinese(browser, server):
     """No ?lang and no choice made: a browser that prefers Chinese gets Chinese."""
     context = browser.new_context(viewport={"width": 1280, "height": 1200}, locale="zh-CN")

@@ -39,6 +39,14 @@ def choose() -> str:
     return language
 
 
+def apply() -> None:
+    """Set the catalog's language from the session, without reading the URL: the first
+    line of a fragment, whose reruns run only the fragment (frame.page's choose() is not
+    run, and the run's thread need not hold the language from the last full run)."""
+    catalog.set_language(st.session_state.get(KEY) if st.session_state.get(KEY) in catalog.LANGUAGES
+                         else catalog.DEFAULT_LANGUAGE)
+
+
 def switch() -> None:
     """The 中文 / English switch in the menu. Changing it reruns the page in the other
     language with every setting kept (widget values live in session state by key)."""
