@@ -59,10 +59,7 @@ with st.sidebar:
         pass
 
 frame.notices(notices)
-heading = surface_heading(surface)
-if surface.lesson:
-    heading = t("playground.page.heading_with_lesson", heading=heading, lesson=surface.lesson)
-st.markdown(heading)
+st.markdown(surface_heading(surface, with_lesson=True))
 st.latex(surface.latex)
 
 race = pg.race_of(st.session_state.opts)

@@ -57,7 +57,7 @@ if s.view == ex.View.SWEEP and (point := sv.take_click(SWEEP_KEY)) is not None: 
 st.radio(t("sweeps.section"), [v.value for v in ex.View], key="view", format_func=lambda v: t(f"sweeps.view.{v}"),
          horizontal=True, label_visibility="collapsed")
 frame.notices(notices)  # every notice is known by now: settling ran before the widgets
-st.markdown(surface_heading(surface) + (f" — {surface.lesson}" if surface.lesson else ""))
+st.markdown(surface_heading(surface, with_lesson=True))
 st.latex(surface.latex)
 xs, ys, z = sv.grid_of(surface)
 if np.isnan(z).any():

@@ -68,14 +68,18 @@ def surface_picker() -> tuple[Surface | None, str | None]:
         return None, str(e)
 
 
-def surface_heading(surface: Surface) -> str:
-    """The surface's name as Markdown. A typed formula is the user's text (the parser's
-    canonical form of it, but '*' still makes italics): it is shown through ui.echo."""
+def surface_heading(surface: Surface, with_lesson: bool = False) -> str:
+    """The surface's name as Markdown, and its lesson after it if asked (a typed formula
+    has none). A typed formula is the user's text (the parser's canonical form of it, but
+    '*' still makes italics): it is shown through ui.echo."""
     from ui import echo
 
     if surface.expression:
         return t("controls.surface.heading_custom", expression=echo.code(surface.expression, SURFACE_ECHO_LIMIT))
-    return t("controls.surface.heading", name=surface.title)
+    heading = t("controls.surface.heading", name=surface.title)
+    if with_lesson and surface.lesson:
+        return t("controls.surface.with_lesson", heading=heading, lesson=surface.lesson)
+    return heading
 
 
 def surface_or_stop(spec, notices: list[str]) -> Surface:
