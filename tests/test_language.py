@@ -68,13 +68,18 @@ def rendered_text(at) -> str:
     return "\n".join(parts)
 
 
+def page_text(page: str | None, language: str) -> str:
+    """The rendered text of a page opened with ?lang=<language>, which must raise nothing."""
+    at = open_page(page, {"lang": language})
+    at.run()
+    assert not at.exception, at.exception
+    return rendered_text(at)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_chinese_page_shows_no_english_sentence(page):
-    at = open_page(page, {"lang": "zh"})
-    at.run()
-    assert not at.exception, at.exception
-    text = rendered_text(at)
+    text = page_text(page, "zh")
     assert len(CJK.findall(text)) > 20, "the page did not render in Chinese"
     leaked = sorted(s for s in english_sentences() if s in text)
     assert not leaked, leaked[:10]
@@ -86,10 +91,7 @@ def test_chinese_page_shows_no_english_sentence(page):
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_english_page_shows_no_chinese(page):
-    at = open_page(page, {"lang": "en"})
-    at.run()
-    assert not at.exception, at.exception
-    text = rendered_text(at)
+    text = page_text(page, "en")
     for label in SWITCH_LABELS:
         text = text.replace(label, "")
     assert not CJK.findall(text), sorted(set(CJK.findall(text)))[:20]

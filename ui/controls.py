@@ -19,8 +19,8 @@ import optimizers
 import surfaces
 from catalog import has, t
 from experiments.common import CUSTOM, DOMAIN_LIMIT, EXPRESSION_LIMIT
-from experiments.common import Hypers, ScheduleChoice, SurfaceChoice, hyper_key
-from experiments.schema import Field
+from experiments.common import ScheduleChoice, SurfaceChoice, hyper_key
+from experiments.schema import Settings
 from optimizers.registry import HyperParam
 from optimizers.schedules import SPECS as SCHEDULE_SPECS
 from optimizers.schedules import WARMUP_LATEX, ScheduleConfig
@@ -39,9 +39,6 @@ def surface_title(key: str) -> str:
 # Surfaces
 
 
-def surface_fields(default: str = "rosenbrock") -> list[Field]:
-    """The surface picker's URL fields (older API: SurfaceChoice.fields)."""
-    return SurfaceChoice.fields(default)
 
 
 def surface_picker() -> tuple[Surface | None, str | None]:
@@ -82,10 +79,10 @@ def surface_heading(surface: Surface, with_lesson: bool = False) -> str:
     return heading
 
 
-def surface_or_stop(spec, notices: list[str]) -> Surface:
+def surface_or_stop(spec: type[Settings], notices: list[str]) -> Surface:
     """The sidebar's surface picker. On a bad expression: the message, the notices, the
     URL kept up to date, and the page stops here (nothing else the user set is lost).
-    ``spec``: the page's Settings class (or its older field list), for the URL."""
+    ``spec``: the page's Settings class, for the URL."""
     from ui import echo, frame, urlstate
 
     with st.sidebar:
@@ -154,9 +151,6 @@ def param_label(name: str) -> str:
 # Optimizers
 
 
-def optimizer_fields(default_lr: dict[str, float] | None = None) -> list[Field]:
-    """Every optimizer's hyperparameter fields (older API: Hypers.fields)."""
-    return Hypers.fields(default_lr)
 
 
 def hyper_help(opt: str, name: str) -> str | None:
@@ -206,9 +200,6 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
 # Schedules
 
 
-def schedule_fields() -> list[Field]:
-    """The schedule's URL fields (older API: ScheduleChoice.fields)."""
-    return ScheduleChoice.fields()
 
 
 def keep_state(keys: Iterable[str]) -> None:

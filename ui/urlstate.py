@@ -14,20 +14,16 @@ from typing import Any, Mapping, Sequence, TypeVar
 import streamlit as st
 
 from catalog import DEFAULT_LANGUAGE, t
-from experiments.schema import Field, Notice, Settings, parse_query, query_of
+from experiments.schema import Notice, Settings, parse_query, query_of
 from ui import echo, language
 
 _RESTORED = "_url_restored"
 S = TypeVar("S", bound=Settings)
 
 
-def _fields(spec: type[Settings] | Sequence[Field]) -> Sequence[Field]:
-    return spec.schema() if isinstance(spec, type) else spec
-
-
-def ensure(spec: type[Settings] | Sequence[Field]) -> None:
+def ensure(spec: type[Settings]) -> None:
     """Give every field a value in session state (its default) if it has none."""
-    for f in _fields(spec):
+    for f in spec.schema():
         if f.key not in st.session_state:
             st.session_state[f.key] = list(f.default) if f.kind == "multi" else f.default
 
@@ -57,19 +53,18 @@ def render(notice: Notice) -> str:
     return t(notice.key, **p)
 
 
-def restore(spec: type[Settings] | Sequence[Field], keep: Sequence[str] = ()) -> list[str]:
+def restore(spec: type[Settings], keep: Sequence[str] = ()) -> list[str]:
     """On a session's first run, take the settings from the URL. Returns the notices as
     Markdown. Later runs return [] (the session state is the truth)."""
-    fields = _fields(spec)
     if st.session_state.get(_RESTORED):
-        ensure(fields)
+        ensure(spec)
         return []
     st.session_state[_RESTORED] = True
-    extra = tuple(keep) + (tuple(spec.extra_keys) if isinstance(spec, type) else ()) + (language.KEY,)
-    given, notices = parse_query(fields, st.query_params, keep=extra)
+    extra = tuple(keep) + tuple(spec.extra_keys) + (language.KEY,)
+    given, notices = parse_query(spec.schema(), st.query_params, keep=extra)
     for key, value in given.items():
         st.session_state[key] = list(value) if isinstance(value, tuple) else value
-    ensure(fields)
+    ensure(spec)
     return [render(n) for n in notices]
 
 
@@ -79,13 +74,13 @@ def current(settings_cls: type[S]) -> S:
     return settings_cls.from_values({f.key: st.session_state[f.key] for f in settings_cls.schema()})
 
 
-def publish(spec: type[Settings] | Sequence[Field] | Settings, implied: Mapping[str, Any] | None = None) -> None:
+def publish(spec: type[Settings] | Settings, implied: Mapping[str, Any] | None = None) -> None:
     """Write the settings that differ from their defaults to the URL; remove the others.
     ``implied`` gives defaults that depend on other settings (a surface's own start)."""
     if isinstance(spec, Settings):
         wanted = spec.to_query(implied)
     else:
-        fields = _fields(spec)
+        fields = spec.schema()
         wanted = query_of(fields, {f.key: st.session_state.get(f.key, f.default) for f in fields}, implied)
     if st.session_state.get(language.KEY, DEFAULT_LANGUAGE) != DEFAULT_LANGUAGE:
         wanted[language.KEY] = st.session_state[language.KEY]  # shared links keep the language
