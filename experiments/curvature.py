@@ -372,11 +372,13 @@ def gd_outcome(points: np.ndarray, diverged_at: int | None, end_distance: float,
     """How a gradient-descent run near the minimum ended, and for TWO_CYCLE the hop.
 
     Converged: it ends (``end_distance`` from the minimum) within 1 % of its start offset
-    ``radius``, or its measured ratio of successive distances is below 1. ``steep`` is the
-    eigenvector of λ_max, the direction that oscillates first as η grows."""
+    ``radius``, or its measured ratio of successive distances is below 1 and it ends no
+    farther than it started (a run can shrink its distance for a while, by a median ratio
+    of 0.98, while it wanders off to another basin). ``steep`` is the eigenvector of
+    λ_max, the direction that oscillates first as η grows."""
     if diverged_at is not None:
         return GDOutcome.DIVERGED, None
-    if end_distance < 1e-2 * radius or (np.isfinite(measured) and measured < 1):
+    if end_distance < 1e-2 * radius or (np.isfinite(measured) and measured < 1 and end_distance <= radius):
         wobble = stability.oscillates(points, minimum, steep, 1)
         return (GDOutcome.OSCILLATES if wobble else GDOutcome.CONVERGES), None
     hop = stability.two_cycle(points)

@@ -261,3 +261,12 @@ def test_critical_points_of_is_the_list_the_page_caches() -> None:
 
     for s in (surfaces.get("himmelblau"), surfaces.get("rastrigin"), surfaces.from_expression("x^2 - y^2")):
         assert [(c.point, c.kind) for c in critical_points_of(s)] == [(c.point, c.kind) for c in critical_of(s)]
+
+
+def test_a_run_that_wanders_off_does_not_converge() -> None:
+    """GD at 1.5 x 2/lambda_max from 0.1 beside Himmelblau's (3, 2) shrinks its distance for
+    a while (median ratio 0.98) but ends ~6 away near another minimum: not "converges"."""
+    s = lab.Settings().replace(surface="himmelblau", px=3.0, py=2.0, mult=("1.5",))
+    [run] = lab.run(s).step_limit.runs
+    assert run.end_distance > 1.0
+    assert run.outcome not in (GDOutcome.CONVERGES, GDOutcome.OSCILLATES)
