@@ -14,6 +14,8 @@ frame.page("home")
 
 st.title(t("app.home.title"))
 st.markdown(t("app.home.intro"))
+with st.expander(t("app.home.optax_title")):
+    st.markdown(t("app.home.optax"))
 
 cols = st.columns(2)
 for i, p in enumerate(frame.available_pages()[1:]):

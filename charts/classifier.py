@@ -39,6 +39,8 @@ IDEA_FORMULAS: dict[str, tuple[str, ...]] = {
     ),
     "normalization": (r"x'_j = \frac{x_j - \mu_j}{\sigma_j},\qquad \mu_j, \sigma_j \text{ from the training set}",),
     "initialization": (
+        r"z = \sum_{i=1}^{n} w_i x_i:\quad \mathrm{Var}(z) = n\,\mathrm{Var}(w)\,\mathbb{E}[x^2] "
+        r"= n\,\mathrm{Var}(w)\,\big(\mathrm{Var}(x) + \mathbb{E}[x]^2\big)",
         r"W_{ij} \sim N(0, \sigma^2):\quad \text{small } \sigma = 0.01,\quad N(0,1),\quad "
         r"\text{Xavier } \sigma^2 = \frac{2}{n_{\text{in}} + n_{\text{out}}},\quad "
         r"\text{He } \sigma^2 = \frac{2}{n_{\text{in}}}",

@@ -162,7 +162,9 @@ def distances_to(points: np.ndarray, minima: np.ndarray) -> np.ndarray:
 
 
 class ArrowKind(enum.Enum):
-    GRADIENT_STEP = "gradient_step"  # −η∇L: where plain gradient descent would have gone
+    GRADIENT_STEP = "gradient_step"  # −η∇L(θ_{k−1}): where plain gradient descent would have gone
+    # −η·g̃_k, g̃_k = ∇L(θ_{k−1}) + ξ_k: the noisy gradient the update used (only with noise σ > 0)
+    NOISY_GRADIENT_STEP = "noisy_gradient_step"
     UPDATE = "update"  # Δθ: the step the optimizer took
     VELOCITY = "velocity"  # v: heavy-ball momentum's velocity, itself a displacement
     BUFFER = "buffer"  # −η·b: a gradient buffer (Nesterov's b), scaled to a displacement
@@ -188,18 +190,35 @@ class Inspection(NamedTuple):
     has_step: bool  # False when the optimizer diverged on its first step
     here: np.ndarray  # θ_{k-1}, where the arrows start
     arrows: tuple[Arrow, ...]
+    # ∇L(θ_{k-1}) without noise, where it differs from the gradient the update used
+    # (noise σ > 0); None without noise.
+    true_gradient: np.ndarray | None
     radius: float  # the zoom's half-width
     window: tuple[tuple[float, float], tuple[float, float]]  # the zoom's domain
     nearby: np.ndarray  # the path around step k
 
 
-def inspect(trace: Trace, k: int) -> Inspection:
-    """The inspector's data for ``trace`` (traced with statistics) at step ``k``."""
+def inspect(trace: Trace, k: int, surface: Surface | None = None) -> Inspection:
+    """The inspector's data for ``trace`` (traced with statistics) at step ``k``.
+
+    Without noise the gradient arrow is −η∇L(θ_{k−1}), the gradient the update used. With
+    noise σ > 0 the update used g̃_k = ∇L(θ_{k−1}) + ξ_k: then two arrows, the true
+    gradient step −η∇L (computed on ``surface``, which is then needed) and the noisy one
+    −η·g̃_k."""
     last = max(1, trace.last_valid)
     k = int(np.clip(k, 1, last))
     here = trace.points[k - 1]
     lr = float(trace.learning_rates[k])
-    arrows = [Arrow(ArrowKind.GRADIENT_STEP, -lr * trace.gradients[k]), Arrow(ArrowKind.UPDATE, trace.updates[k])]
+    true_gradient = None
+    if trace.noise > 0:
+        if surface is None:
+            raise ValueError("a trace with gradient noise needs its surface for the true gradient")
+        true_gradient = surfaces.gradient(surface, here)
+        arrows = [Arrow(ArrowKind.GRADIENT_STEP, -lr * true_gradient),
+                  Arrow(ArrowKind.NOISY_GRADIENT_STEP, -lr * trace.gradients[k])]
+    else:
+        arrows = [Arrow(ArrowKind.GRADIENT_STEP, -lr * trace.gradients[k])]
+    arrows.append(Arrow(ArrowKind.UPDATE, trace.updates[k]))
     if "velocity" in trace.stats:
         if trace.optimizer in VELOCITY_AS_DISPLACEMENT:
             arrows.append(Arrow(ArrowKind.VELOCITY, trace.stats["velocity"][k]))
@@ -209,7 +228,8 @@ def inspect(trace: Trace, k: int) -> Inspection:
     radius = ZOOM_ARROWS * longest if np.isfinite(longest) and longest > 1e-6 else ZOOM_ARROWS * 1e-6
     window = ((float(here[0] - radius), float(here[0] + radius)), (float(here[1] - radius), float(here[1] + radius)))
     nearby = trace.points[max(0, k - NEARBY_STEPS): k + NEARBY_STEPS]
-    return Inspection(trace.optimizer, k, last, trace.last_valid >= 1, here, tuple(arrows), radius, window, nearby)
+    return Inspection(trace.optimizer, k, last, trace.last_valid >= 1, here, tuple(arrows), true_gradient, radius,
+                      window, nearby)
 
 
 class StepRow(NamedTuple):
@@ -218,9 +238,10 @@ class StepRow(NamedTuple):
     point: np.ndarray
     loss: float
     learning_rate: float
-    gradient: np.ndarray
+    gradient: np.ndarray  # the gradient the update used: with noise, g̃_k = ∇L + ξ_k
     update: np.ndarray
     stats: Mapping[str, np.ndarray]  # statistic name -> its (2,) value
+    noisy: bool = False  # gradient holds noise (σ > 0)
 
 
 def step_table(traces: Mapping[str, Trace], k: int) -> dict[str, StepRow | None]:
@@ -231,5 +252,5 @@ def step_table(traces: Mapping[str, Trace], k: int) -> dict[str, StepRow | None]
             out[key] = None
             continue
         out[key] = StepRow(t.points[k], float(t.losses[k]), float(t.learning_rates[k]), t.gradients[k], t.updates[k],
-                           {s: v[k] for s, v in t.stats.items()})
+                           {s: v[k] for s, v in t.stats.items()}, t.noise > 0)
     return out

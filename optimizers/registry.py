@@ -10,7 +10,7 @@ import catalog
 import functools
 import inspect
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from optimizers import rules
 from optimizers.base import GradientTransformation
@@ -28,6 +28,9 @@ class OptimizerSpec:
     hyperparams: tuple[HyperParam, ...]
     english_summary: str
     stats: tuple[str, ...]  # the statistics explain() returns, in order
+    # fill(latex, values) -> the formula with this run's settings written in (RAdam's
+    # threshold, RMSProp's start); None: the formula does not depend on them.
+    fill: Callable[[str, Mapping[str, float]], str] | None = None
 
     # The name and summary a student reads, in the session's language (catalog/<lang>/
     # optimizers.toml); the English ones stay with the rule for code and tests.
@@ -40,6 +43,13 @@ class OptimizerSpec:
         key = f"optimizers.{self.key}.summary"
         return catalog.t(key) if catalog.has(key) else self.english_summary
 
+    @property
+    def note(self) -> str:
+        """What a student should know next to the formula (a convention, where it differs
+        from Optax or the course's notes); "" if nothing."""
+        key = f"optimizers.{self.key}.note"
+        return catalog.t(key) if catalog.has(key) else ""
+
     # Kept on the spec (computed once): trace() reads them on every rerun for every racer.
     @functools.cached_property
     def hyper_names(self) -> tuple[str, ...]:
@@ -49,9 +59,19 @@ class OptimizerSpec:
     def hyper_defaults(self) -> tuple[float, ...]:
         return tuple(h.default for h in self.hyperparams)
 
+    @functools.cached_property
+    def switches(self) -> tuple[str, ...]:
+        """The hyperparameters of kind "bool" (passed as 0/1, used as booleans)."""
+        return tuple(h.name for h in self.hyperparams if h.kind == "bool")
+
     @property
     def latex(self) -> str:
         return latex_of(self.build)
+
+    def latex_for(self, values: Mapping[str, float]) -> str:
+        """The formula with the settings in use written in (values: hyperparameters by
+        name; missing ones take their defaults)."""
+        return self.fill(self.latex, {**self.defaults, **values}) if self.fill else self.latex
 
     @property
     def defaults(self) -> dict[str, float]:
@@ -91,6 +111,16 @@ _MOMENTUM = HyperParam("momentum", 0.9, 0.0, 0.999, False, "share of the velocit
 
 _ADAM_STATS = ("m_hat", "v_hat", "step_size")
 
+
+def _radam_formula(latex: str, values: Mapping[str, float]) -> str:
+    """The threshold in use, where the formula compares rho_t with it."""
+    return latex.replace(r"\rho_{\min}", rf"\rho_{{\min}} = {float(values['threshold']):g}", 1)
+
+
+def _rmsprop_formula(latex: str, values: Mapping[str, float]) -> str:
+    """The start in use: sigma_0^2 = 0 (PyTorch, Optax) or the course's sigma_1^2 = g_1^2."""
+    return latex.replace(r"\sigma_0^2 = 0", r"\sigma_1^2 = g_1^2") if values.get("initial_sq_grad") else latex
+
 REGISTRY: dict[str, OptimizerSpec] = {
     spec.key: spec
     for spec in (
@@ -109,8 +139,12 @@ REGISTRY: dict[str, OptimizerSpec] = {
         OptimizerSpec("rmsprop", "RMSProp", rules.rmsprop, rules.explain_rmsprop,
                       (_lr(0.01),
                        HyperParam("decay", 0.9, 0.0, 0.9999, False, "weight of the past in the squared average", r"\alpha"),
-                       _EPS),
-                      "AdaGrad with a moving window: old gradients fade.", ("sq_avg", "step_size")),
+                       _EPS,
+                       # Off by default: sigma_0^2 = 0 as in PyTorch and Optax (so Optax still matches).
+                       HyperParam("initial_sq_grad", 0.0, 0.0, 1.0, False, "start from sigma^2 = g^2 (the course's form)",
+                                  "", kind="bool")),
+                      "AdaGrad with a moving window: old gradients fade.", ("sq_avg", "step_size"),
+                      fill=_rmsprop_formula),
         OptimizerSpec("adam", "Adam", rules.adam, rules.explain_adam,
                       (_lr(0.001), _B1, _B2, _EPS,
                        HyperParam("bias_correction", 1.0, 0.0, 1.0, False, "divide m and v by 1 - beta^t", "", kind="bool")),
@@ -126,7 +160,7 @@ REGISTRY: dict[str, OptimizerSpec] = {
         OptimizerSpec("radam", "RAdam", rules.radam, rules.explain_radam,
                       (_lr(0.001), _B1, _B2, _EPS,
                        HyperParam("threshold", 5.0, 0.0, 100.0, False, "rho above which v-hat is trusted", r"\rho_{\min}")),
-                      "Adam with a built-in warm-up while v-hat is unreliable.", _ADAM_STATS),
+                      "Adam with a built-in warm-up while v-hat is unreliable.", _ADAM_STATS, fill=_radam_formula),
     )
 }
 

@@ -6,7 +6,8 @@ t - 1, Optax's convention), the updates returned are :math:`\Delta\theta` with
 :math:`\theta \leftarrow \theta + \Delta\theta`.
 
 Every hyperparameter may be a traced JAX scalar, so a compiled loop can take new values
-without recompiling; boolean switches (``bias_correction``) may be traced too.
+without recompiling; boolean switches (``bias_correction``, ``initial_sq_grad``) may be
+traced too, as booleans or as 0/1 numbers.
 
 Beside each rule stands its ``explain_*`` function: from the state after an update (and
 the gradient that update used, for Nadam) it computes the statistics a page shows
@@ -20,6 +21,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from optimizers.base import (
     GradientTransformation,
@@ -51,6 +53,13 @@ def bias_corrected(avg: jax.Array, decay: jax.Array, t: jax.Array, on: jax.Array
     With ``on`` false the average is returned as it is."""
     correction = 1.0 - decay ** t.astype(avg.dtype)
     return avg / jnp.where(on, correction, jnp.ones_like(correction))
+
+
+def bias_ratio(b1: float, b2: float, t) -> np.ndarray:
+    """(1 - b1^t) / sqrt(1 - b2^t): how many times larger Adam's step t is without bias
+    correction than with it (epsilon aside; t counts from 1). On the host, in float64."""
+    t = np.asarray(t, np.float64)
+    return (1.0 - float(b1) ** t) / np.sqrt(1.0 - float(b2) ** t)
 
 
 # ---------------------------------------------------------------------------------------
@@ -138,8 +147,11 @@ def nesterov(learning_rate: ScalarOrSchedule = 0.01, momentum: float = 0.9) -> G
     :math:`\theta + \mu v`, where the momentum is about to carry you) written in shifted
     variables: storing the look-ahead point instead of :math:`\theta` turns the gradient
     at the look-ahead point into a gradient at the stored point, so no extra gradient
-    evaluation is needed. The iterates are the same method, shifted by
-    :math:`\mu v`.
+    evaluation is needed. With a constant :math:`\eta` the iterates are the same method,
+    shifted by :math:`\mu v` (:math:`v_t = -\eta b_t`); under a schedule the two forms
+    differ, as Momentum's course form and ``optax.sgd`` do: the look-ahead form keeps
+    each gradient at the rate of its own step, this one scales the whole buffer by
+    today's rate.
 
     Args:
       learning_rate: :math:`\eta`.
@@ -216,7 +228,12 @@ class SqAvgState(NamedTuple):
     sq_avg: jax.Array  # sigma^2, the moving average of squared gradients
 
 
-def rmsprop(learning_rate: ScalarOrSchedule = 0.01, decay: float = 0.9, eps: float = 1e-8) -> GradientTransformation:
+def rmsprop(
+    learning_rate: ScalarOrSchedule = 0.01,
+    decay: float = 0.9,
+    eps: float = 1e-8,
+    initial_sq_grad: bool | jax.Array = False,
+) -> GradientTransformation:
     r"""RMSProp: AdaGrad with a moving window instead of the whole history.
 
     .. math::
@@ -228,10 +245,18 @@ def rmsprop(learning_rate: ScalarOrSchedule = 0.01, decay: float = 0.9, eps: flo
     surface flattens. Epsilon outside the root, as in PyTorch and Keras (Optax's
     ``rmsprop(..., eps_in_sqrt=False)``).
 
+    Start: by default :math:`\sigma_0^2 = 0` with no bias correction, the PyTorch and
+    Optax convention, so :math:`\sigma_1^2 = (1-\alpha) g_1^2` and the first step is
+    :math:`\eta / \sqrt{1-\alpha}` per coordinate (about :math:`3.16\eta` at
+    :math:`\alpha = 0.9`). With ``initial_sq_grad`` the course's form is used instead,
+    :math:`\sigma_1^2 = g_1^2` (the notes' :math:`\sigma^0 = g^0`), and the first step
+    is :math:`\eta` per coordinate.
+
     Args:
       learning_rate: :math:`\eta`.
       decay: :math:`\alpha \in [0, 1)`, the weight of the past.
       eps: :math:`\epsilon`.
+      initial_sq_grad: start from :math:`\sigma_1^2 = g_1^2` (may be a traced boolean or 0/1).
     """
 
     def init(params):
@@ -240,7 +265,8 @@ def rmsprop(learning_rate: ScalarOrSchedule = 0.01, decay: float = 0.9, eps: flo
     def update(grads, state, params=None):
         del params
         lr = learning_rate_at(learning_rate, state.count)
-        s = _tmap(lambda s, g: ewa(g * g, s, decay), state.sq_avg, grads)
+        first = jnp.logical_and(jnp.asarray(initial_sq_grad) != 0, state.count == 0)
+        s = _tmap(lambda s, g: jnp.where(first, g * g, ewa(g * g, s, decay)), state.sq_avg, grads)
         updates = _tmap(lambda g, s: -lr * g / (jnp.sqrt(s) + eps), grads, s)
         return updates, SqAvgState(state.count + 1, s)
 
@@ -295,8 +321,10 @@ def adam(
 
     m and v start at 0, so early averages are pulled toward 0; dividing by
     :math:`1-\beta^t` removes that pull. With ``bias_correction=False`` the division is
-    skipped (:math:`\hat m = m`, :math:`\hat v = v`): the first steps then have size
-    about :math:`\eta (1-\beta_1)/\sqrt{1-\beta_2}`, about 3x too large with the defaults.
+    skipped (:math:`\hat m = m`, :math:`\hat v = v`): step t is then
+    :math:`(1-\beta_1^t)/\sqrt{1-\beta_2^t}` times the corrected one (``bias_ratio``;
+    epsilon aside). With the defaults that is 3.16 at t = 1, rises to about 6.6 around
+    t = 12, is still 3.2 at t = 100 and falls to 1 only over thousands of steps.
 
     Args:
       learning_rate: :math:`\eta`.
@@ -486,10 +514,12 @@ def radam(
         \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1-\beta_2^t}, \quad
         r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\rho_t}}
 
-        \theta_t = \theta_{t-1} - \eta_t \begin{cases} r_t \frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon} & \rho_t \ge 5 \\ \hat m_t & \text{otherwise} \end{cases}
+        \theta_t = \theta_{t-1} - \eta_t \begin{cases} r_t \frac{\hat m_t}{\sqrt{\hat v_t}+\epsilon} & \rho_t \ge \rho_{\min} \\ \hat m_t & \rho_t < \rho_{\min} \end{cases}
 
     While few gradients have been seen, v-hat is too noisy to divide by, so the first
-    steps are plain momentum steps: a built-in warm-up. Same as ``optax.radam``.
+    steps are plain momentum steps: a built-in warm-up. :math:`\rho_{\min}` is the
+    ``threshold`` hyperparameter (5 by default, as in Optax; the paper uses 4); a page
+    shows the value in use (``OptimizerSpec.latex_for``). Same as ``optax.radam``.
     """
 
     init = _adam_init

@@ -46,10 +46,12 @@ LossAndGrad = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 class Trace:
     """One optimizer's run. Row k of every array belongs to step k (row 0: the start).
 
-    points (N+1, 2), losses (N+1,). With stats: gradients[k] is the (noisy) gradient the
-    k-th update used (taken at points[k-1]), updates[k] = points[k] - points[k-1],
-    learning_rates[k] the step size used, stats[name][k] the optimizer's statistic after
-    step k (row 0 is NaN for all of these).
+    points (N+1, 2), losses (N+1,). With stats: gradients[k] is the gradient the k-th
+    update used (taken at points[k-1]; with noise > 0 that is grad L + xi_k, not grad L),
+    updates[k] = points[k] - points[k-1], learning_rates[k] the step size used,
+    stats[name][k] the optimizer's statistic after step k (row 0 is NaN for all of these).
+    noise is the sigma of the gradient noise; hyper every hyperparameter in use (learning
+    rate: its initial value), defaults included.
     """
 
     optimizer: str
@@ -61,6 +63,8 @@ class Trace:
     updates: np.ndarray | None = None
     learning_rates: np.ndarray | None = None
     stats: dict[str, np.ndarray] = field(default_factory=dict)
+    noise: float = 0.0
+    hyper: dict[str, float] = field(default_factory=dict)
 
     @property
     def last_valid(self) -> int:
@@ -124,8 +128,8 @@ class TracedRule(NamedTuple):
 def _rule_from(spec: OptimizerSpec, hyper_values: Sequence[jax.Array], table: jax.Array) -> TracedRule:
     """The rule with the run's hyperparameters (in spec.hyper_names order) and schedule."""
     hyper = dict(zip(spec.hyper_names, hyper_values))
-    if "bias_correction" in hyper:
-        hyper["bias_correction"] = hyper["bias_correction"] > 0.5
+    for name in spec.switches:  # bias_correction, initial_sq_grad: 0/1 in, booleans out
+        hyper[name] = hyper[name] > 0.5
     eta0 = hyper["learning_rate"]
     schedule = lambda count: eta0 * table[count]  # noqa: E731
     return TracedRule(spec.build(**{**hyper, "learning_rate": schedule}), schedule, hyper)
@@ -331,9 +335,11 @@ def trace(
     spec = REGISTRY[optimizer]
     _check_names(spec, hyper)
     n = _check_steps(num_steps)
-    packed = _pack_input(n, bound, start, map(hyper.get, spec.hyper_names, spec.hyper_defaults))
+    values = tuple(map(hyper.get, spec.hyper_names, spec.hyper_defaults))
+    packed = _pack_input(n, bound, start, values)
     rows = np.asarray(_single_runner(_fn_of(f), optimizer, with_stats)(
         packed, _noise(noise, seed, n), _table(schedule)))[: n + 1]
+    used = dict(zip(spec.hyper_names, values))
     at = _columns(len(spec.stats), with_stats).of
     losses = rows[:, at.loss]
     # The loop stops at the first bad step and writes it as NaN (loss is NaN exactly there),
@@ -341,10 +347,11 @@ def trace(
     diverged_at = None
     if n and math.isnan(losses[n]):
         diverged_at = int(np.flatnonzero(np.isnan(losses[1:]))[0]) + 1
+    sigma = float(noise) if noise > 0 else 0.0
     if not with_stats:
-        return Trace(optimizer, rows[:, at.point], losses, diverged_at, n)
+        return Trace(optimizer, rows[:, at.point], losses, diverged_at, n, noise=sigma, hyper=used)
     return Trace(optimizer, rows[:, at.point], losses, diverged_at, n, rows[:, at.gradient], rows[:, at.update],
-                 rows[:, at.learning_rate], {s: rows[:, c] for s, c in zip(spec.stats, at.stats)})
+                 rows[:, at.learning_rate], {s: rows[:, c] for s, c in zip(spec.stats, at.stats)}, sigma, used)
 
 
 # ---------------------------------------------------------------------------------------

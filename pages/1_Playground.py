@@ -26,8 +26,8 @@ from ui.surface_view import fill_of, grid_of, landmarks_of, landscape_of  # noqa
 
 MAX_STEPS = optimizers.MAX_STEPS
 VELOCITY_COLOR = "#ff00aa"
-ARROW_COLORS = {pg.ArrowKind.GRADIENT_STEP: "#444444", pg.ArrowKind.VELOCITY: VELOCITY_COLOR,
-                pg.ArrowKind.BUFFER: VELOCITY_COLOR}  # the update arrow: the racer's own colour
+ARROW_COLORS = {pg.ArrowKind.GRADIENT_STEP: "#444444", pg.ArrowKind.NOISY_GRADIENT_STEP: "#b8860b",
+                pg.ArrowKind.VELOCITY: VELOCITY_COLOR, pg.ArrowKind.BUFFER: VELOCITY_COLOR}  # update: the racer's colour
 
 
 def title(key: str) -> str:
@@ -76,7 +76,7 @@ def step_inspector(surface: Surface, result: pg.Result, race: tuple[str, ...]) -
     with ci1:
         who = st.selectbox(t("playground.inspector.optimizer"), race, format_func=title, key="inspect_opt")
         trace = result.traces[who]
-        view = pg.inspect(trace, st.session_state.get("inspect_k", 1))  # k brought inside this racer's steps
+        view = pg.inspect(trace, st.session_state.get("inspect_k", 1), surface)  # k kept inside its steps
         if view.last_step > 1:
             st.session_state.inspect_k = view.k
             st.slider(t("playground.inspector.step"), min_value=1, max_value=view.last_step, key="inspect_k")
@@ -84,8 +84,8 @@ def step_inspector(surface: Surface, result: pg.Result, race: tuple[str, ...]) -
         if not view.has_step:
             st.info(t("playground.inspector.no_step"))
             return
-        st.latex(optimizers.REGISTRY[who].latex)
-        for line in filled_update(trace, view.k):
+        st.latex(optimizers.REGISTRY[who].latex_for(trace.hyper))
+        for line in filled_update(trace, view.k, view.true_gradient):
             st.latex(line)
     ca, cb = st.columns([1, 1])
     with ca:

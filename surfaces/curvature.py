@@ -127,13 +127,13 @@ def classify_eigenvalues(lam: object, rtol: float = RTOL, atol: float = ATOL) ->
     if not np.all(np.isfinite(lam)):
         return DEGENERATE
     zero = rtol * float(np.max(np.abs(lam))) + atol
-    if np.any(np.abs(lam) <= zero):
+    nonzero = lam[np.abs(lam) > zero]
+    # Nonzero eigenvalues of both signs make a saddle whatever the zero ones do.
+    if np.any(nonzero > 0) and np.any(nonzero < 0):
+        return SADDLE
+    if nonzero.size < lam.size:  # a zero eigenvalue, every nonzero one of one sign: undecided
         return DEGENERATE
-    if np.all(lam > 0):
-        return MINIMUM
-    if np.all(lam < 0):
-        return MAXIMUM
-    return SADDLE
+    return MINIMUM if np.all(lam > 0) else MAXIMUM
 
 
 def classify(
@@ -142,8 +142,11 @@ def classify(
     """Second-derivative test at p: "minimum", "maximum", "saddle" or "degenerate".
 
     With Hessian eigenvalues lam_1 <= lam_2: both > 0 is a minimum, both < 0 a maximum,
-    opposite signs a saddle. If either is zero the test is inconclusive ("degenerate":
-    the monkey saddle x^3 - 3xy^2 at the origin, or the flat line of f = x^2).
+    opposite signs a saddle. In general nonzero eigenvalues of both signs make a saddle
+    whatever the zero ones do; the test is inconclusive ("degenerate": H is singular)
+    only when some eigenvalue is zero and every nonzero one has the same sign. In 2-D
+    that is any zero eigenvalue: the monkey saddle x^3 - 3xy^2 at the origin (H = 0), or
+    the flat line of f = x^2 (H singular, not zero).
 
     "Zero" cannot mean exactly zero: the Hessian is computed in floating point, so a true
     zero eigenvalue comes out as +-1e-16 times the size of the terms. An eigenvalue counts

@@ -425,3 +425,48 @@ def test_compare_same_start_different_paths(small):
     p = jax.tree.map(jnp.asarray, gd.snapshots[-1])
     direct = sharpness.top_hessian_eigenvalue(p, small.x_train, small.y_train, "tanh")
     assert abs(gd.sharpness[-1] - direct) < 1e-3 * abs(direct)
+
+
+@pytest.mark.parametrize("course", [False, True])
+def test_rmsprops_course_start_reaches_the_classifiers_training(small, course):
+    """initial_sq_grad goes through any_optimizer's switch as a traced number: full-batch
+    RMSProp's first update is η·g/(|g| + ε) with it (the course's σ₁² = g₁²) and
+    η·g/(√(1 − α)|g| + ε) without it (PyTorch, Optax)."""
+    lr, eps = 0.01, 1e-8
+    cfg = TrainConfig(hidden=(8,), optimizer="rmsprop", hyperparams=(("initial_sq_grad", float(course)),
+                                                                     ("learning_rate", lr)),
+                      epochs=2, n_snapshots=3)
+    r = training.train(small, cfg)
+    params = jax.tree.map(jnp.asarray, training.initial_state(small, cfg)[0])
+    g = jax.grad(losses.objective)(params, jnp.asarray(small.x_train), jnp.asarray(small.y_train), "tanh",
+                                   "cross_entropy", 0.0)
+    scale = 1.0 if course else np.sqrt(1 - 0.9)
+    expected = np.asarray(params[0]["w"]) - lr * np.asarray(g[0]["w"]) / (scale * np.abs(np.asarray(g[0]["w"])) + eps)
+    np.testing.assert_allclose(r.snapshot_at(1)[0]["w"], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_preactivation_variance_is_n_var_w_times_the_mean_square_of_the_inputs():
+    """Var(z) = n·Var(w)·E[x²] for zero-mean weights independent of x, which is
+    n·Var(w)·Var(x) only for zero-mean inputs: behind sigmoid units (mean ~½) the two are
+    far apart. Measured on the app's own network (Xavier), its second layer behind 64
+    sigmoid units; Var(z) over weight draws is E[z²], as E[z] = 0."""
+    arch = model.Architecture((64, 64), "sigmoid")
+    x = jax.random.normal(jax.random.key(1), (500, 2)) * 2.0
+    z_sq, predicted, zero_mean_rule, h_mean = [], [], [], []
+    for seed in range(16):
+        params = model.init_params(jax.random.key(seed), arch, "xavier")
+        h = np.asarray(jax.nn.sigmoid(x @ params[0]["w"] + params[0]["b"]), np.float64)
+        w = np.asarray(params[1]["w"], np.float64)
+        n, var_w = h.shape[1], float(np.asarray(model.init_std("xavier", 64, 64)) ** 2)
+        z_sq.append(((h @ w) ** 2).mean())
+        predicted.append(n * var_w * (h ** 2).mean())
+        zero_mean_rule.append(n * var_w * h.var(axis=0).mean())
+        h_mean.append(h.mean())
+    assert abs(np.mean(h_mean) - 0.5) < 0.05  # sigmoid outputs: mean about ½
+    assert np.mean(z_sq) == pytest.approx(np.mean(predicted), rel=0.15)
+    assert np.mean(z_sq) > 5 * np.mean(zero_mean_rule)  # n·Var(w)·Var(x) would be far too small
+    import catalog
+
+    for lang in ("en", "zh"):
+        text = catalog.messages(lang)["classifier.idea.initialization.text"]
+        assert "n·Var(w)·E[x²]" in text and "½" in text, lang

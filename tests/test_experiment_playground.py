@@ -264,3 +264,65 @@ def test_every_arrow_and_statistic_has_a_name():
     messages = catalog.messages("en")
     assert all(f"playground.inspector.arrow.{k.value}" in messages for k in ArrowKind)
     assert all(f"playground.inspector.stat.{s}" in messages for s in optimizers.STAT_TITLES)
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 17: the noisy gradient shown as noisy; RMSProp's course start as a setting
+
+
+def test_with_noise_the_true_and_the_noisy_gradient_are_two_arrows():
+    """σ > 0: the update used g̃_k = ∇L(θ_{k−1}) + ξ_k. The inspector draws the true step
+    −η∇L (from the surface) and the noisy one −η·g̃_k; the noise between them is ξ_k."""
+    s, sigma, seed, k = surfaces.get("rosenbrock"), 3.0, 4, 7
+    t = optimizers.trace(s, "gd", s.starts[0], 20, with_stats=True, learning_rate=1e-3, noise=sigma, seed=seed)
+    v = pg.inspect(t, k, s)
+    arrows = {a.kind: a.vector for a in v.arrows}
+    assert [a.kind for a in v.arrows] == [ArrowKind.GRADIENT_STEP, ArrowKind.NOISY_GRADIENT_STEP, ArrowKind.UPDATE]
+    true = surfaces.gradient(s, t.points[k - 1])
+    np.testing.assert_allclose(v.true_gradient, true, rtol=1e-12)
+    np.testing.assert_allclose(arrows[ArrowKind.GRADIENT_STEP], -1e-3 * true, rtol=1e-6)
+    np.testing.assert_allclose(arrows[ArrowKind.NOISY_GRADIENT_STEP], -1e-3 * t.gradients[k], rtol=1e-6)
+    np.testing.assert_allclose(arrows[ArrowKind.UPDATE], arrows[ArrowKind.NOISY_GRADIENT_STEP], rtol=1e-5)  # GD
+    xi = sigma * np.random.default_rng(seed).standard_normal((20, 2))[k - 1]
+    np.testing.assert_allclose(t.gradients[k] - true, xi, rtol=1e-3, atol=1e-3)
+    assert np.linalg.norm(arrows[ArrowKind.NOISY_GRADIENT_STEP] - arrows[ArrowKind.GRADIENT_STEP]) > 1e-4
+    # The filled-in update says g̃ = ∇L + ξ with those numbers, and the table names it g̃.
+    from ui.formulas import filled_update, num
+    first = filled_update(t, k, v.true_gradient)[0]
+    assert r"\tilde g_{k} = \nabla L(\theta_{k-1}) + \xi_{k}" in first and num(float(true[0])) in first
+    assert pg.step_table({"gd": t}, k)["gd"].noisy
+    with pytest.raises(ValueError):
+        pg.inspect(t, k)  # the true gradient needs the surface
+
+
+def test_without_noise_there_is_one_gradient_arrow_and_it_is_exact():
+    s = surfaces.get("rosenbrock")
+    t = traced("gd")
+    v = pg.inspect(t, 5, s)
+    assert v.true_gradient is None and ArrowKind.NOISY_GRADIENT_STEP not in {a.kind for a in v.arrows}
+    from ui.formulas import filled_update
+    assert r"g_{k} = \nabla L(\theta_{k-1})" in filled_update(t, 5)[0] and r"\tilde g" not in filled_update(t, 5)[0]
+    assert not pg.step_table({"gd": t}, 5)["gd"].noisy
+
+
+def test_the_inspector_writes_radams_threshold_and_adams_uncorrected_ratio():
+    from ui.formulas import filled_update
+    r = traced("radam", 20, threshold=7.0)
+    lines = " ".join(filled_update(r, 3))  # rho_3 ~ 3 < 7
+    assert r"< \rho_{\min} = 7" in lines
+    assert r"\ge \rho_{\min} = 7" in " ".join(filled_update(r, 15))
+    a = traced("adam", 20, bias_correction=0.0)
+    assert r"\sqrt{1-\beta_2^{k}}} = 6.569" in " ".join(filled_update(a, 12))
+    assert r"\beta_2^{k}" not in " ".join(filled_update(traced("adam", 20), 12))  # corrected: no ratio line
+
+
+def test_rmsprops_course_start_is_a_playground_setting():
+    fields = {f.key: f for f in Settings.schema()}
+    assert fields["rmsprop.initial_sq_grad"].kind == "bool" and fields["rmsprop.initial_sq_grad"].default is False
+    s, notices = Settings.from_query({"opts": "rmsprop", "rmsprop.initial_sq_grad": "true", "steps": "5"})
+    assert not notices and s.hypers.of("rmsprop")["initial_sq_grad"] == 1.0
+    on = pg.run(s, landscape(surfaces.get("rosenbrock"))).traces["rmsprop"]
+    off = race(surfaces.get("rosenbrock"), opts=("rmsprop",), steps=5).traces["rmsprop"]
+    lr = s.hypers.of("rmsprop")["learning_rate"]
+    np.testing.assert_allclose(np.abs(on.updates[1]), lr, rtol=1e-4)  # the course's first step: η
+    np.testing.assert_allclose(np.abs(off.updates[1]), lr / np.sqrt(0.1), rtol=1e-4)  # PyTorch / Optax: 3.16 η

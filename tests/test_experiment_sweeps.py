@@ -212,3 +212,20 @@ def test_the_race_runs_each_optimizer_at_its_best_rate(himmelblau):
 def test_no_racer_runs_nothing(himmelblau):
     r = ex.run_race(quick(view="race").replace(**{"race.opts": ()}), himmelblau)
     assert r.racers == () and r.table == [] and r.cut is None
+
+
+def test_rmsprops_course_start_reaches_the_sweep(himmelblau):
+    """A bool hyperparameter (rmsprop.initial_sq_grad) rides along as a fixed input: the
+    map's best cell, rerun alone with it, ends where the map says, and it changes the map."""
+    more = {"sw.opt": "rmsprop", "sw.h2": "decay", "sw.nlr": 6, "sw.nh2": 3}
+    on = ex.settle(quick(**more, **{"rmsprop.initial_sq_grad": True})).settings
+    assert on.hypers.of("rmsprop")["initial_sq_grad"] == 1.0
+    r = ex.run_sweep(on, himmelblau)
+    i, j = r.best if r.best is not None else (0, 0)
+    cell = r.sweep.settings(i, j)
+    fixed = {k: v for k, v in on.hypers.of("rmsprop").items() if k not in cell}
+    alone = optimizers.trace(himmelblau.surface, "rmsprop", ex.start_of(on, himmelblau.surface), r.steps, **cell,
+                             **fixed)
+    assert float(alone.losses[-1]) == pytest.approx(float(r.sweep.final_losses[i, j]), rel=1e-4, abs=1e-6)
+    off = ex.run_sweep(ex.settle(quick(**more)).settings, himmelblau)
+    assert not np.allclose(off.sweep.final_losses, r.sweep.final_losses)

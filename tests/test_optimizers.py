@@ -24,6 +24,7 @@ import optax
 import pytest
 from jax import lax
 
+import catalog
 import optimizers
 import surfaces
 from optimizers import rules
@@ -75,6 +76,7 @@ def full_hyper(name: str, given: dict[str, float]) -> dict[str, float]:
     """Every hyperparameter of ours (defaults for the rest), minus our-only switches."""
     h = {**REGISTRY[name].defaults, **given}
     h.pop("bias_correction", None)
+    h.pop("initial_sq_grad", None)  # off by default: PyTorch's and Optax's start
     return h
 
 
@@ -314,3 +316,138 @@ def test_radam_rectifier_matches_float64_formula() -> None:
     assert rho64[4] < 5.0 <= rho64[5] and float(rho[4]) < 5.0 <= float(rho[5])
     _, r_late = rules.radam_rectifier(b2, jnp.asarray(100_000))
     np.testing.assert_allclose(float(r_late), 1.0, atol=1e-3)
+
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 17: what the pages say about conventions, checked
+
+
+def test_bias_ratio_is_the_step_without_correction_over_the_step_with_it() -> None:
+    """(1 - b1^t) / sqrt(1 - b2^t) with the defaults: 3.16 at t = 1, a peak of about 6.6
+    at t = 12, still 3.2 at t = 100 (the note and the chart say so)."""
+    t = np.arange(1, 5001)
+    r = rules.bias_ratio(0.9, 0.999, t)
+    assert r[0] == pytest.approx(1 / np.sqrt(0.1), rel=1e-12) and r[0] == pytest.approx(3.16, abs=0.005)
+    assert int(np.argmax(r)) + 1 == 12 and r.max() == pytest.approx(6.6, abs=0.05)
+    assert r[99] == pytest.approx(3.2, abs=0.05) and r[-1] < 1.01
+    # It is the ratio of the updates themselves on a constant gradient (eps negligible).
+    g, p = jnp.asarray([0.7, -2.0]), jnp.zeros(2)
+    states = {bc: optimizers.build("adam", learning_rate=0.01, bias_correction=bc, eps=1e-12) for bc in (True, False)}
+    s_on, s_off = states[True].init(p), states[False].init(p)
+    for k in range(1, 31):
+        u_on, s_on = states[True].update(g, s_on, p)
+        u_off, s_off = states[False].update(g, s_off, p)
+        np.testing.assert_allclose(np.asarray(u_off) / np.asarray(u_on), r[k - 1], rtol=1e-4)
+    for lang, words in (("en", ("3.16", "6.6", "t = 12", "3.2", "t = 100")), ("zh", ("3.16", "6.6", "t = 12", "3.2"))):
+        note = catalog.messages(lang)["optimizers.adam.note"]
+        assert all(w in note for w in words), (lang, note)
+
+
+def _rmsprop_hand(g_of, start, steps, lr, alpha, eps, course: bool) -> np.ndarray:
+    p, s, out = np.asarray(start, float), np.zeros(2), [np.asarray(start, float)]
+    for t in range(1, steps + 1):
+        g = g_of(p)
+        s = g * g if (course and t == 1) else alpha * s + (1 - alpha) * g * g
+        p = p - lr * g / (np.sqrt(s) + eps)
+        out.append(p.copy())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("g", [(3.0, -0.5), (1e-3, 250.0)])
+def test_rmsprop_first_step_is_eta_in_the_course_form_and_3_16_eta_by_default(g) -> None:
+    """sigma_0^2 = 0 (PyTorch, Optax): sigma_1^2 = (1 - a) g^2, first step lr / sqrt(1 - a)
+    per coordinate, 3.16 lr at a = 0.9. The course's sigma_1^2 = g_1^2: first step lr."""
+    lr, alpha = 0.01, 0.9
+    grads, params = jnp.asarray(g, jnp.float32), jnp.zeros(2)
+    for course, size in ((False, lr / np.sqrt(1 - alpha)), (True, lr)):
+        opt = optimizers.build("rmsprop", learning_rate=lr, decay=alpha, initial_sq_grad=course)
+        updates, _ = opt.update(grads, opt.init(params), params)
+        np.testing.assert_allclose(np.asarray(updates), -size * np.sign(g), rtol=1e-4)
+    assert lr / np.sqrt(1 - alpha) == pytest.approx(3.16 * lr, rel=1e-3)
+
+
+def test_rmsprop_course_form_matches_hand_rolled_rmsprop_in_the_rule_and_in_trace() -> None:
+    f, start, steps, lr = surfaces.get("rosenbrock").fn, (-1.5, 2.0), 40, 5e-3
+    expected = _rmsprop_hand(_rosenbrock_grad64, start, steps, lr, 0.9, 1e-8, course=True)
+    ours = run_loop(lambda h: optimizers.build("rmsprop", learning_rate=lr, initial_sq_grad=True), {}, f, start, steps)
+    np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+    # A traced 0/1 switch (trace, sweeps) and a traced float (the Classifier) agree.
+    traced = run_loop(lambda h: optimizers.build("rmsprop", learning_rate=lr, initial_sq_grad=h["on"]), {"on": 1.0},
+                      f, start, steps, traced=True)
+    np.testing.assert_allclose(traced, ours, rtol=1e-6, atol=1e-7)
+    t = optimizers.trace(f, "rmsprop", start, steps, learning_rate=lr, initial_sq_grad=1.0)
+    np.testing.assert_allclose(t.points, ours, rtol=1e-5, atol=1e-6)
+    # Off (the default) is the Optax run, and the two starts really differ.
+    default = optimizers.trace(f, "rmsprop", start, steps, learning_rate=lr)
+    optax_run = run_loop(OPTAX["rmsprop"], full_hyper("rmsprop", {"learning_rate": lr}), f, start, steps, traced=True)
+    np.testing.assert_allclose(default.points, optax_run, rtol=RTOL, atol=ATOL)
+    assert np.abs(default.points - t.points).max() > 1e-2
+    assert REGISTRY["rmsprop"].defaults["initial_sq_grad"] == 0.0
+
+
+def _look_ahead_nag(lrs, mu, start, steps) -> np.ndarray:
+    """The course's Nesterov: v_t = mu v_{t-1} - eta_t grad L(theta + mu v_{t-1}),
+    theta_t = theta_{t-1} + v_t. Returned as the look-ahead points theta_t + mu v_t, the
+    variables the Optax form keeps."""
+    theta, v, out = np.asarray(start, float), np.zeros(2), [np.asarray(start, float)]
+    for t in range(steps):
+        v = mu * v - lrs(t) * _rosenbrock_grad64(theta + mu * v)
+        theta = theta + v
+        out.append(theta + mu * v)
+    return np.array(out)
+
+
+def test_nesterovs_two_forms_agree_only_at_a_constant_learning_rate() -> None:
+    """The note: the Optax form is the look-ahead method in shifted variables with a
+    constant rate; under a schedule the two differ. Ours is Optax's form under any schedule."""
+    mu, steps, f, start = 0.9, 60, surfaces.get("rosenbrock").fn, (-1.5, 2.0)
+    constant = run_loop(lambda h: optimizers.build("nesterov", learning_rate=1e-3, momentum=mu), {}, f, start, steps)
+    np.testing.assert_allclose(constant, _look_ahead_nag(lambda t: 1e-3, mu, start, steps), rtol=1e-4, atol=1e-5)
+    sched = lambda t: 1e-3 / (1.0 + 0.5 * jnp.asarray(t, jnp.float32))  # noqa: E731
+    scheduled = run_loop(lambda h: optimizers.build("nesterov", learning_rate=sched, momentum=mu), {}, f, start, steps)
+    look_ahead = _look_ahead_nag(lambda t: 1e-3 / (1.0 + 0.5 * t), mu, start, steps)
+    assert np.all(np.isfinite(look_ahead)) and np.abs(scheduled - look_ahead).max() > 1e-3
+    optax_form = run_loop(lambda h: optax.sgd(sched, momentum=mu, nesterov=True), {}, f, start, steps)
+    np.testing.assert_allclose(scheduled, optax_form, rtol=RTOL, atol=ATOL)
+
+
+def test_the_momentum_notes_state_the_constant_rate_condition() -> None:
+    """Momentum's and Nesterov's notes say what the tests above and
+    test_momentum_under_a_schedule_keeps_each_gradients_rate check: one form, the other,
+    equal only with a constant learning rate."""
+    for lang, constant, schedule in (("en", "constant learning rate", "schedule"), ("zh", "恒定", "学习率调度")):
+        m = catalog.messages(lang)
+        for key in ("optimizers.momentum.note", "optimizers.nesterov.note"):
+            assert constant in m[key] and schedule in m[key], (lang, key)
+        assert "optax.sgd" in m["optimizers.momentum.note"]
+
+
+def test_radams_formula_shows_the_threshold_in_use() -> None:
+    spec = REGISTRY["radam"]
+    assert r"\ge 5" not in spec.latex and r"\rho_t \ge \rho_{\min}" in spec.latex
+    assert r"\rho_{\min} = 5 " in spec.latex_for({}) + " "
+    assert r"\rho_{\min} = 7.5" in spec.latex_for({"threshold": 7.5})
+    assert spec.latex_for({"threshold": 7.5}).count("= 7.5") == 1
+    rms = REGISTRY["rmsprop"]
+    assert r"\sigma_0^2 = 0" in rms.latex_for({}) and r"\sigma_1^2 = g_1^2" in rms.latex_for({"initial_sq_grad": 1.0})
+
+
+def test_the_home_pages_optax_statement_is_what_this_file_checks() -> None:
+    """app.home.optax says exactly what is compared: every rule, STEPS steps on the
+    SURFACES, at a constant learning rate, Optax set to our defaults where they differ,
+    and which conventions differ on purpose."""
+    assert {name for name, _ in CASES} == set(REGISTRY)  # every update rule
+    assert all(isinstance(h["learning_rate"], float) for _, h in CASES)  # constant rates only
+    assert [s for s, _ in SURFACES] == ["rosenbrock", "ravine"] and RTOL == 1e-5
+    assert {h.get("initial_accumulator_value") for n, h in CASES if n == "adagrad"} == {None, 0.1}
+    assert REGISTRY["adagrad"].defaults["initial_accumulator_value"] == 0.0
+    assert REGISTRY["adamw"].defaults["weight_decay"] == 0.01
+    en, zh = catalog.messages("en")["app.home.optax"], catalog.messages("zh")["app.home.optax"]
+    for words in (f"{STEPS} steps", "Rosenbrock", "ravine", "10⁻⁵", "constant learning rate", "100 steps",
+                  "G₀ = 0", "0.1", "eps_in_sqrt=False", "0.01", "10⁻⁴", "Momentum under a learning-rate schedule",
+                  "Adam without bias correction", "initial σ² = g₀²", "Optax chain", "Nesterov"):
+        assert words in en, words
+    for words in (f"{STEPS} 步", "Rosenbrock", "10⁻⁵", "恒定", "100 步", "G₀ = 0", "eps_in_sqrt=False", "初始 σ² = g₀²"):
+        assert words in zh, words
+    assert "step for step against Optax" not in catalog.messages("en")["app.footer"]

@@ -1,6 +1,8 @@
 """The Playground page, run headless through Streamlit's AppTest."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -190,3 +192,55 @@ def test_csv_holds_every_optimizer_and_step():
     assert {"x", "y", "loss", "grad_x", "update_y", "m_hat_x", "velocity_y", "learning_rate"} <= set(df.columns)
     adam = df[df.optimizer == "adam"]
     np.testing.assert_allclose(adam[["x", "y"]].to_numpy(), traces[1].points, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 17
+
+
+def test_with_noise_the_inspector_draws_the_true_and_the_noisy_gradient():
+    at = open_page(PAGE, {"noise": "2", "opts": "gd"})
+    at.run()
+    open_inspector(at)
+    assert not at.exception
+    inspector = next(s for s in chart_specs(at) if any(t.get("name", "").startswith("−η·g̃") for t in s["data"]))
+    names = [t.get("name") for t in inspector["data"]]
+    assert "−η∇L (plain GD step)" in names and "−η·g̃, g̃ = ∇L + ξ (the noisy gradient used)" in names
+    latex = " ".join(texts(at, "latex"))
+    assert r"\tilde g_{k} = \nabla L(\theta_{k-1}) + \xi_{k}" in latex
+    (table,) = [m for m in texts(at, "markdown") if m.startswith("|")]
+    assert "g̃_k = ∇L + ξ_k" in table
+
+
+def test_radams_formula_shows_the_threshold_in_use():
+    at = open_page(PAGE, {"opts": "radam", "radam.threshold": "7"})
+    at.run()
+    assert not at.exception
+    latex = " ".join(texts(at, "latex"))  # RAdam's expander is the first, open
+    assert r"\rho_t \ge \rho_{\min} = 7" in latex and r"\ge 5" not in latex
+
+
+def test_rmsprops_course_start_is_a_toggle_that_changes_the_formula_and_the_first_step():
+    at = open_page(PAGE, {"opts": "rmsprop", "steps": "5"})
+    at.run()
+    assert r"\sigma_0^2 = 0" in " ".join(texts(at, "latex"))
+    assert "PyTorch and Optax" in " ".join(texts(at, "caption"))  # the note beside the formula
+    at.toggle(key="rmsprop.initial_sq_grad").set_value(True).run()
+    assert not at.exception
+    assert r"\sigma_1^2 = g_1^2" in " ".join(texts(at, "latex"))
+    assert at.query_params["rmsprop.initial_sq_grad"] in ("true", "1", ["true"], ["1"])
+    x = arr(path_trace(contour(at), "RMSProp")["x"])
+    lr = float(at.session_state["rmsprop.learning_rate"])
+    assert abs(x[1] - x[0]) == pytest.approx(lr, rel=1e-3)  # the course's first step: η
+
+
+def test_adam_without_bias_correction_shows_the_ratio_curve():
+    at = open_page(PAGE, {"opts": "adam"})
+    at.run()
+    assert not any("(1 − β₁ᵗ)/√(1 − β₂ᵗ)" in json.dumps(s, ensure_ascii=False) for s in chart_specs(at))
+    at.toggle(key="adam.bias_correction").set_value(False).run()
+    assert not at.exception
+    (chart,) = [s for s in chart_specs(at) if s["data"][0].get("name") == "(1 − β₁ᵗ)/√(1 − β₂ᵗ)"]
+    x, y = arr(chart["data"][0]["x"]), arr(chart["data"][0]["y"])
+    assert y[0] == pytest.approx(3.162, abs=1e-3) and x[np.argmax(y)] == 12 and y.max() == pytest.approx(6.57, abs=0.01)
+    assert y[list(x).index(100)] == pytest.approx(3.24, abs=0.01)

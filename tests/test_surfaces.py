@@ -370,3 +370,37 @@ def test_evaluate_grid_masks_non_finite_values_as_nan() -> None:
     assert z[4, 4] == pytest.approx(1.0)  # log 1 + 1/1
     with pytest.raises(ValueError):
         surfaces.evaluate_grid(f)  # a bare fn has no domain of its own
+
+
+# ---------------------------------------------------------------------------------------
+# Issue 17: what "degenerate" means, and when a zero eigenvalue leaves the test undecided
+
+
+def test_mixed_nonzero_signs_are_a_saddle_whatever_the_zero_eigenvalues_do() -> None:
+    """The test is undecided only when some eigenvalue is 0 and every nonzero one has the
+    same sign (in 2-D that is any zero eigenvalue)."""
+    assert curvature.classify_eigenvalues([-1.0, 0.0, 2.0]) == "saddle"
+    assert curvature.classify_eigenvalues([-3.0, 0.0, 0.0, 1.0]) == "saddle"
+    assert curvature.classify_eigenvalues([0.0, 1.0, 2.0]) == "degenerate"
+    assert curvature.classify_eigenvalues([-1.0, -2.0, 0.0]) == "degenerate"
+    assert curvature.classify_eigenvalues([0.0, 0.0]) == "degenerate"
+    assert curvature.classify_eigenvalues([0.0, 5.0]) == "degenerate" and curvature.classify_eigenvalues([-1.0, 5.0]) == "saddle"
+    assert curvature.classify_eigenvalues([1.0, 5.0]) == "minimum" and curvature.classify_eigenvalues([-1.0, -5.0]) == "maximum"
+
+
+def test_degenerate_means_a_singular_hessian_not_only_a_vanishing_one() -> None:
+    """x^2 + y^4 at 0: H = diag(2, 0) is singular but not zero, and the point is degenerate;
+    the monkey saddle is the special case H = 0. The texts say so in both languages."""
+    import catalog
+
+    f = lambda p: p[0] ** 2 + p[1] ** 4  # noqa: E731
+    H = surfaces.hessian(f, (0.0, 0.0))
+    assert np.abs(H).max() == pytest.approx(2.0) and abs(np.linalg.det(H)) < 1e-12
+    assert surfaces.classify(f, (0.0, 0.0)) == "degenerate"
+    assert np.abs(surfaces.hessian(surfaces.get("monkey_saddle"), (0.0, 0.0))).max() < 1e-12
+    en, zh = catalog.messages("en"), catalog.messages("zh")
+    assert "singular" in en["surfaces.monkey_saddle.lesson"] and "奇异" in zh["surfaces.monkey_saddle.lesson"]
+    test_en, test_zh = en["curvature.test"], zh["curvature.test"]
+    assert "whatever the zero ones do" in test_en and "every nonzero one has the same sign" in test_en
+    assert "不论为零的特征值如何" in test_zh and "所有非零特征值同号" in test_zh
+    assert "a zero eigenvalue, the test cannot decide" not in test_en

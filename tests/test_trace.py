@@ -621,3 +621,30 @@ def test_each_field_of_a_packed_record_is_read_back_from_its_columns(num_stats: 
     np.testing.assert_array_equal(row, np.arange(1, columns.width + 1) + (row > 8) * 1.0)  # 1..8, then 10, 11, ...
     for got, want in zip(jax.tree.leaves(columns.of), jax.tree.leaves(values)):
         np.testing.assert_array_equal(row[got], np.asarray(want))
+
+
+# ---------------------------------------------------------------------------------------
+# Switches (kind "bool"), and what a trace records of its settings
+
+
+def test_a_trace_records_its_noise_and_every_hyperparameter_in_use() -> None:
+    t = optimizers.trace(ROSEN, "radam", START, 5, learning_rate=0.01, threshold=7.0, noise=0.5, with_stats=True)
+    assert t.noise == 0.5 and t.hyper == {**REGISTRY["radam"].defaults, "learning_rate": 0.01, "threshold": 7.0}
+    quiet = optimizers.trace(ROSEN, "adam", START, 5)
+    assert quiet.noise == 0.0 and quiet.hyper["bias_correction"] == 1.0
+
+
+@pytest.mark.parametrize("on", [0.0, 1.0])
+def test_rmsprops_course_start_is_a_traced_switch_in_trace_and_trace_batch(on: float) -> None:
+    """initial_sq_grad (sigma_1^2 = g_1^2) is a 0/1 input like bias_correction: trace and
+    trace_batch (the sweeps) follow the manual loop, and switching it compiles nothing."""
+    expected = manual_loop("rmsprop", ROSEN.fn, START, 100, learning_rate=5e-3, initial_sq_grad=on)
+    t = optimizers.trace(ROSEN, "rmsprop", START, 100, learning_rate=5e-3, initial_sq_grad=on)
+    np.testing.assert_allclose(t.points, expected, rtol=RTOL, atol=ATOL)
+    starts = np.array([START, (-1.2, 1.0)], np.float32)
+    b = optimizers.trace_batch(ROSEN, "rmsprop", starts, 100, learning_rate=np.array([5e-3, 2e-3], np.float32),
+                               initial_sq_grad=on)
+    np.testing.assert_allclose(b.final_points[0], t.points[-1], rtol=RTOL, atol=ATOL)
+    first = optimizers.trace(ROSEN, "rmsprop", START, 1, learning_rate=5e-3, initial_sq_grad=on)
+    step = np.abs(first.points[1] - first.points[0])
+    np.testing.assert_allclose(step, 5e-3 if on else 5e-3 / np.sqrt(0.1), rtol=1e-4)

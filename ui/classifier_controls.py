@@ -21,7 +21,8 @@ from classifier.losses import LOSSES
 from experiments import classifier as ex
 from experiments.schema import Notice
 from ui import urlstate
-from ui.controls import hyper_help, hyper_key, hyper_widget, log_grid, number_widget, schedule_expander
+from ui.controls import bias_ratio_chart, hyper_help, hyper_key, hyper_widget, log_grid, number_widget
+from ui.controls import rule_formula, schedule_expander
 
 # Message box and icon of each run outcome worth a box above the charts.
 VERDICT_BOXES = {ex.Outcome.DIVERGED: (st.error, "💥"), ex.Outcome.EARLY_STOPPED: (st.info, "✋"),
@@ -157,10 +158,11 @@ def update_rules(race: tuple[str, ...]) -> None:
         for k in race:
             spec = optimizers.REGISTRY[k]
             st.markdown(f"**{spec.title}** — {spec.summary}")
-            st.latex(spec.latex)
+            rule_formula(k)
             for col, h in zip(st.columns(4) * 2, [h for h in spec.hyperparams if h.name != "learning_rate"]):
                 with col:
                     hyper_widget(k, h)
+            bias_ratio_chart(k)
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import streamlit as st
 import optimizers
 import surfaces
 from catalog import has, t
+from charts.optimizers import bias_ratio_figure
 from experiments.common import CUSTOM, DOMAIN_LIMIT, EXPRESSION_LIMIT
 from experiments.common import ScheduleChoice, SurfaceChoice, hyper_key
 from experiments.schema import Settings
@@ -25,6 +26,7 @@ from optimizers.registry import HyperParam
 from optimizers.schedules import SPECS as SCHEDULE_SPECS
 from optimizers.schedules import WARMUP_LATEX, ScheduleConfig
 from surfaces.base import Surface
+from ui.plots import plotly_chart
 
 SURFACE_ECHO_LIMIT = 120  # a typed formula in a page's heading
 ERROR_ECHO_LIMIT = 160  # an expression error quotes a part of the formula: show it whole
@@ -187,13 +189,34 @@ def optimizer_controls(opt: str, expanded: bool = False, skip: tuple[str, ...] =
     # formulas were most of what the browser re-rendered on each Playground rerun.
     with st.expander(title or spec.title, expanded=expanded, key=f"open.{opt}", on_change="rerun") as box:
         if box.open:
-            st.latex(spec.latex)
+            rule_formula(opt)
             for h in spec.hyperparams:
                 if h.name not in skip:
                     hyper_widget(opt, h)
+            bias_ratio_chart(opt)
             if note:
                 st.caption(note)
     return {k: v for k, v in hyper_values(opt).items() if k not in skip}
+
+
+def rule_formula(opt: str) -> None:
+    """The update rule with the settings in use written in (RAdam's threshold, RMSProp's
+    start), and its note: the convention it follows where Optax or the notes differ."""
+    spec = optimizers.REGISTRY[opt]
+    st.latex(spec.latex_for(hyper_values(opt)))
+    if spec.note:
+        st.caption(spec.note)
+
+
+def bias_ratio_chart(opt: str) -> None:
+    """With bias correction switched off: how many times larger each step is than the
+    corrected one, (1 − β₁ᵗ)/√(1 − β₂ᵗ), over the steps."""
+    if "bias_correction" not in optimizers.REGISTRY[opt].hyper_names:
+        return
+    h = hyper_values(opt)
+    if not h["bias_correction"]:
+        plotly_chart(bias_ratio_figure(h["b1"], h["b2"]), width="stretch", config={"staticPlot": True},
+                     key=f"bias_ratio.{opt}")
 
 
 # ---------------------------------------------------------------------------------------
