@@ -16,7 +16,7 @@ from charts.surface import arrows_figure, contour_figure, curves_figure, surface
 from experiments import playground as pg  # noqa: E402
 from optimizers.export import traces_csv  # noqa: E402
 from surfaces.base import Surface  # noqa: E402
-from ui import frame, language, urlstate  # noqa: E402
+from ui import frame, language, lesson, urlstate  # noqa: E402
 from ui.controls import follow_start, optimizer_controls, schedule_expander  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop  # noqa: E402
 from ui.formulas import filled_update, step_table_markdown  # noqa: E402
@@ -39,6 +39,7 @@ notices = urlstate.restore(pg.Settings)
 consume_click(("x0", "y0"))
 
 st.title(t("playground.page.title"))
+lesson.panel("playground")
 
 surface = surface_or_stop(pg.Settings, notices)
 
@@ -50,7 +51,7 @@ with st.sidebar:
                     help=t("playground.sidebar.steps_help", limit=MAX_STEPS))
     c1, c2 = st.columns(2)
     for col, key, label in ((c1, "x0", t("playground.sidebar.start_x")), (c2, "y0", t("playground.sidebar.start_y"))):
-        col.number_input(label, min_value=-pg.POINT_LIMIT, max_value=pg.POINT_LIMIT, step=0.1, format="%.3f", key=key)
+        col.number_input(label, min_value=-pg.POINT_LIMIT, max_value=pg.POINT_LIMIT, step=0.1, format="%.4g", key=key)
     st.caption(t("playground.sidebar.click_hint"))
     st.number_input(t("playground.sidebar.noise"), min_value=0.0, max_value=pg.NOISE_LIMIT, step=0.5, format="%g",
                     key="noise", help=t("playground.sidebar.noise_help"))
@@ -163,5 +164,6 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
     urlstate.publish(settings, implied=pg.Settings.implied(surface))
 
 
+lesson.gate()  # a lesson step's results wait for its question to be revealed
 race_view(surface, race)
 frame.footer()

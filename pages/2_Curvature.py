@@ -15,7 +15,7 @@ from catalog import t  # noqa: E402
 from charts import curvature as charts  # noqa: E402
 from experiments import curvature as lab  # noqa: E402
 from experiments.curvature import Kind, Settings  # noqa: E402
-from ui import frame, memo, urlstate  # noqa: E402
+from ui import frame, lesson, memo, urlstate  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop, surface_signature  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
@@ -35,6 +35,7 @@ frame.page("curvature")
 notices = urlstate.restore(Settings)
 consume_click(("px", "py"), CHART_KEY)
 st.title(t("curvature.title"))
+lesson.panel("curvature")
 surface = surface_or_stop(Settings, notices)
 state = st.session_state
 
@@ -51,6 +52,7 @@ rows = memo.take(f"rows.{TABLE_KEY}", list(state.get(TABLE_KEY, {}).get("selecti
 if rows and 0 <= rows[0] < len(crit):
     state.px, state.py = map(float, crit[rows[0]].point)
 
+lesson.gate()  # a lesson step's results wait for its question to be revealed
 result = lab.run(urlstate.current(Settings), surface, crit)
 # The point run used (the page's choice, or snapped onto a critical point), before its widgets.
 if (state.px, state.py) != result.point:

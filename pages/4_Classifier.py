@@ -14,7 +14,7 @@ from charts import classifier as charts  # noqa: E402
 from experiments import classifier as ex  # noqa: E402
 from experiments.schema import Notice  # noqa: E402
 from ui import classifier_controls as controls  # noqa: E402
-from ui import frame, jobs, urlstate  # noqa: E402
+from ui import frame, jobs, lesson, urlstate  # noqa: E402
 from ui import training_cache as cache  # noqa: E402
 from ui.classifier_controls import data_title, optimizer_title, say, widget_args  # noqa: E402
 from ui.controls import keep_state  # noqa: E402
@@ -37,6 +37,7 @@ notices += [say(n) for n in fixes]
 controls.sidebar()
 
 st.title(t("classifier.heading"))
+lesson.panel("classifier")
 notice_box = st.container()  # notices found later in the run go here too, above the results
 with notice_box:
     frame.notices(notices)
@@ -71,6 +72,7 @@ def in_queue(job: ex.TrainingJob):
     return jobs.run(lambda report: job(lambda f, n: report(f, say(n))), t("classifier.progress.waiting"), progress_slot)
 
 
+lesson.gate()  # a lesson step's results wait for its question to be revealed
 follows = S["c.at"] is None or S["c.at"] == S.get(AT_FOLLOWS)
 result = ex.run(settings.replace(**{"c.at": None}) if follows else settings, cache, in_queue, on_plan=show_plan)
 shown, at, kept = result.shown_run, result.at, list(result.kept_epochs)

@@ -78,6 +78,9 @@ class Server:
         self.log.close()
 
 
+CHARTLESS = ("Home", "Lessons")  # pages of text and links, no chart
+
+
 def page_urls() -> list[tuple[str, str]]:
     from ui.frame import available_pages
 
@@ -167,7 +170,7 @@ def test_every_page_renders_and_reacts(browser, server):
             home_menu = menu(page)
             assert len(home_menu) == len(page_urls())
         assert menu(page) == home_menu
-        if name != "Home":
+        if name not in CHARTLESS:
             assert page.locator("[data-testid='stPlotlyChart']").count() >= 1, f"{name}: no chart"
         page.screenshot(path=str(SHOTS / f"{name.lower()}.png"), full_page=True)
         if move_one_control(page):
@@ -189,7 +192,7 @@ def test_every_page_in_chinese(browser, server):
         page.goto(server.url + path + ("&" if "?" in path else "?") + "lang=zh")
         wait_done(page)
         check_page(page, name + " in Chinese")
-        if name != "Home":
+        if name not in CHARTLESS:
             assert page.locator("[data-testid='stPlotlyChart'] .main-svg").count() >= 1, f"{name}: no chart drawn"
         title = page.locator("h1").first.inner_text()
         assert re.search(r"[\u4e00-\u9fff]", title) or name in ("Home",), f"{name}: title {title!r} is not Chinese"
@@ -313,4 +316,44 @@ def test_crafted_url_draws_no_link_image_or_heading(browser, server):
     assert any("Session expired" in a for a in alerts), alerts  # shown, as plain text
     assert not [u for u in requested if urlparse(u).hostname == OUTSIDE]  # no tracking image fetched
     page.screenshot(path=str(SHOTS / "playground-crafted-url.png"), full_page=True)
+    context.close()
+
+
+def lesson_steps() -> list[tuple[str, int, str]]:
+    """A step of a lesson on each page a lesson stages: (lesson id, step number, page path)."""
+    import lessons
+
+    out, seen = [], set()
+    for lesson in lessons.library().lessons:
+        for i, step in enumerate(lesson.steps):
+            if step.page not in seen:
+                seen.add(step.page)
+                out.append((lesson.id, i + 1, "/" + step.page.capitalize()))
+    return out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_lesson_step_by_its_address_asks_then_reveals(browser, server, lang):
+    """A deep link to a step shows the staged page with the question and no results; "show"
+    draws the results, the answer and what to notice. The screenshots (question, then
+    revealed) are for a person to look at."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="en-US")
+    page = context.new_page()
+    steps = lesson_steps()
+    assert {path for _, _, path in steps} == {"/Playground", "/Curvature", "/Classifier"}
+    for lesson_id, k, path in steps:
+        page.goto(f"{server.url}{path}?lesson={lesson_id}&step={k}&lang={lang}")
+        wait_done(page)
+        check_page(page, f"{lesson_id} step {k}")
+        panel = page.locator(".st-key-lesson_panel")
+        assert panel.count() == 1, "no lesson panel"
+        assert page.locator("[data-testid='stPlotlyChart']").count() == 0, "results shown before the reveal"
+        page.screenshot(path=str(SHOTS / f"lesson-{lesson_id}-{k}-{lang}-question.png"), full_page=True)
+        panel.locator("button", has_text="显示结果" if lang == "zh" else "Show the result").click()
+        page.wait_for_timeout(300)
+        wait_done(page)
+        check_page(page, f"{lesson_id} step {k} revealed")
+        assert page.locator("[data-testid='stPlotlyChart'] .main-svg").count() >= 1, "no result after the reveal"
+        assert ("答案" if lang == "zh" else "Answer") in panel.inner_text()
+        page.screenshot(path=str(SHOTS / f"lesson-{lesson_id}-{k}-{lang}-revealed.png"), full_page=True)
     context.close()

@@ -15,7 +15,8 @@ import catalog
 from tests.conftest import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [None, "pages/1_Playground.py", "pages/2_Curvature.py", "pages/3_Sweeps.py", "pages/4_Classifier.py"]
+PAGES = [None, "pages/1_Playground.py", "pages/2_Curvature.py", "pages/3_Sweeps.py", "pages/4_Classifier.py",
+         "pages/5_Lessons.py"]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 SWITCH_LABELS = ("中文",)
 # Names the Chinese text keeps as they are: the app's name, and terms the course notes

@@ -13,7 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from catalog import t
-from ui import language
+from ui import language, lesson
 
 from ui import preload, startup, warmup
 
@@ -24,6 +24,8 @@ from ui import preload, startup, warmup
 # heavy sessions). Every page imports this module before its charts, and a thread that
 # imports it while another is doing so waits until it, pandas included, is complete.
 import pandas  # noqa: E402,F401
+
+PRESENTER_FONT_PX = 22  # the root font size in presenter mode (Streamlit's own: 16)
 
 # Where the footer's "source" link points; a deployment sets its own repository's address.
 SOURCE_URL = os.environ.get("DESCENT_LAB_SOURCE_URL", "https://github.com/descent-lab/descent-lab")
@@ -48,6 +50,7 @@ class PageInfo:
 
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("home", "app.py", "🏠"),
+    PageInfo("lessons", "pages/5_Lessons.py", "🎓"),
     PageInfo("playground", "pages/1_Playground.py", "🏁"),
     PageInfo("curvature", "pages/2_Curvature.py", "🧭"),
     PageInfo("sweeps", "pages/3_Sweeps.py", "🗺️"),
@@ -68,7 +71,11 @@ def page(key: str) -> None:
     startup.start()
     language.choose()  # before any text: this run's language for the catalog
     info = BY_KEY[key]
-    st.set_page_config(page_title=f"{info.title} · Descent Lab", page_icon=info.icon, layout="wide")
+    presenting = lesson.presenting()
+    st.set_page_config(page_title=f"{info.title} · Descent Lab", page_icon=info.icon, layout="wide",
+                       initial_sidebar_state="collapsed" if presenting else "auto")
+    if presenting:  # for a projector: larger type everywhere (Streamlit sizes text in rem)
+        st.html(f"<style>html {{ font-size: {PRESENTER_FONT_PX}px; }}</style>")
     with st.sidebar:
         st.markdown(t("app.brand"))
         for p in available_pages():

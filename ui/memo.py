@@ -34,9 +34,23 @@ def remember(name: str, value: Any) -> Any:
 
 def changed(name: str, value: Any) -> bool:
     """Whether ``value`` differs from the one remembered under ``name`` (False the first
-    time: nothing changed yet); remembers it."""
+    time: nothing changed yet, and in a run that staged a lesson step: the step set every
+    control itself); remembers it."""
     previous = remember(name, value)
-    return previous is not None and previous != value
+    return previous is not None and previous != value and not st.session_state.get(_STAGING)
+
+
+# A lesson step sets every control of its page at once (ui.lesson.stage); in that run a
+# changed surface must not reset the start point the step staged with it.
+_STAGING = _key("__staging__")
+
+
+def begin_staging() -> None:
+    st.session_state[_STAGING] = True
+
+
+def end_staging() -> None:
+    st.session_state.pop(_STAGING, None)
 
 
 def is_new(name: str, value: T | None) -> bool:

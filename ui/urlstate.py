@@ -15,7 +15,7 @@ import streamlit as st
 
 from catalog import DEFAULT_LANGUAGE, t
 from experiments.schema import Notice, Settings, parse_query, query_of
-from ui import echo, language
+from ui import echo, language, lesson
 
 _RESTORED = "_url_restored"
 S = TypeVar("S", bound=Settings)
@@ -58,13 +58,15 @@ def restore(spec: type[Settings], keep: Sequence[str] = ()) -> list[str]:
     Markdown. Later runs return [] (the session state is the truth)."""
     if st.session_state.get(_RESTORED):
         ensure(spec)
+        lesson.stage(spec)
         return []
     st.session_state[_RESTORED] = True
-    extra = tuple(keep) + tuple(spec.extra_keys) + (language.KEY,)
+    extra = tuple(keep) + tuple(spec.extra_keys) + (language.KEY,) + lesson.URL_KEYS
     given, notices = parse_query(spec.schema(), st.query_params, keep=extra)
     for key, value in given.items():
         st.session_state[key] = list(value) if isinstance(value, tuple) else value
     ensure(spec)
+    lesson.stage(spec)  # a lesson step in the address sets the controls it stages
     return [render(n) for n in notices]
 
 
@@ -84,6 +86,7 @@ def publish(spec: type[Settings] | Settings, implied: Mapping[str, Any] | None =
         wanted = query_of(fields, {f.key: st.session_state.get(f.key, f.default) for f in fields}, implied)
     if st.session_state.get(language.KEY, DEFAULT_LANGUAGE) != DEFAULT_LANGUAGE:
         wanted[language.KEY] = st.session_state[language.KEY]  # shared links keep the language
+    wanted.update(lesson.kept_in_url())  # and the lesson step they are on
     current_query = {k: st.query_params.get(k) for k in st.query_params.keys()}
     if current_query != wanted:
         st.query_params.from_dict(wanted)

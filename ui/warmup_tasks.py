@@ -58,5 +58,11 @@ def classifier_page() -> None:
 
 
 # In this order: the page most visitors open first, first.
+def lessons_page() -> None:
+    import lessons
+
+    lessons.library()  # read and check every lesson file (about 3 s, once per process)
+
+
 TASKS = (("playground", playground), ("curvature", curvature), ("sweeps", sweeps_page),
-         ("classifier", classifier_page))
+         ("classifier", classifier_page), ("lessons", lessons_page))
