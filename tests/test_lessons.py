@@ -322,3 +322,20 @@ def test_a_link_to_a_malformed_lesson_says_what_is_wrong(page, tmp_path, monkeyp
         assert at.get("plotly_chart"), "the page itself still works"
     finally:
         lessons.library.cache_clear()
+
+
+@pytest.mark.slow
+def test_next_opens_a_step_on_another_page(page):
+    """From the last Curvature step of a lesson to its first Playground step."""
+    lesson, i = next((lesson, i) for lesson in LIBRARY.lessons for i in range(len(lesson.steps) - 1)
+                     if lesson.steps[i].page == "curvature" and lesson.steps[i + 1].page == "playground")
+    at = page("pages/2_Curvature.py", {"lesson": lesson.id, "step": str(i + 1)})
+    at.run()
+    at.button(key="lesson_next").click().run()
+    assert not at.exception, at.exception
+    step = lesson.steps[i + 1]
+    assert step.text["en"].question in " ".join(m.value for m in at.markdown)
+    assert any("Playground" in h.value for h in at.title)
+    for key, value in step.staged.items():
+        got = at.session_state[key]
+        assert (list(got) if isinstance(got, (list, tuple)) else got) == value, key

@@ -203,26 +203,29 @@ def panel(here: str) -> None:
         st.info(t("lessons.panel.notice", notice=text.notice), icon="🔎")
 
 
+def _open(lesson_id: str, index: int) -> None:
+    """A step button's callback: the address names the step before the run starts, so one
+    run stages it (on this page) or the panel switches to its page."""
+    st.query_params.from_dict(query_of(lesson_id, index))
+
+
 def _navigation(box, a: Active, here: str) -> None:
     lesson, library = a.lesson, lessons.library()
     prev_col, next_col, out_col = box.columns(3)
-    if prev_col.button(t("lessons.panel.previous"), key="lesson_prev", disabled=a.index == 0, width="stretch"):
-        go(lesson, a.index - 1, here)
+    prev_col.button(t("lessons.panel.previous"), key="lesson_prev", disabled=a.index == 0, width="stretch",
+                    on_click=_open, args=(lesson.id, a.index - 1))
     following = library.next_of(lesson)
     if a.index + 1 < len(lesson.steps):
-        if next_col.button(t("lessons.panel.next"), key="lesson_next", type="primary", width="stretch"):
-            go(lesson, a.index + 1, here)
+        next_col.button(t("lessons.panel.next"), key="lesson_next", type="primary", width="stretch",
+                        on_click=_open, args=(lesson.id, a.index + 1))
     elif following is not None:
-        if next_col.button(t("lessons.panel.next_lesson"), key="lesson_next", type="primary", width="stretch",
-                           help=following.title[catalog.language()]):
-            go(following, 0, here)
+        next_col.button(t("lessons.panel.next_lesson"), key="lesson_next", type="primary", width="stretch",
+                        help=following.title[catalog.language()], on_click=_open, args=(following.id, 0))
     elif next_col.button(t("lessons.panel.finish"), key="lesson_next", type="primary", width="stretch"):
         go(None, None, here)
     with out_col.popover(t("lessons.panel.more"), width="stretch"):
-        if st.button(t("lessons.panel.explore"), key="lesson_explore", help=t("lessons.panel.explore_help"),
-                     width="stretch"):
-            leave()
-            st.rerun()
+        st.button(t("lessons.panel.explore"), key="lesson_explore", help=t("lessons.panel.explore_help"),
+                  width="stretch", on_click=leave)
         if st.button(t("lessons.panel.all"), key="lesson_all", width="stretch"):
             go(None, None, here)
         st.toggle(t("lessons.panel.present"), value=presenting(), key="lesson_present", on_change=toggle_present,
