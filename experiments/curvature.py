@@ -39,6 +39,13 @@ ZOOM = 4.0  # half-width of the view around the minimum, in start offsets
 ZOOM_GRID = 161
 MOVED = 1e-9  # a Newton step shorter than this (x domain diagonal) did not move
 TIDY = 1e-12  # a coordinate below this (x the longer domain side) is shown as 0 (3.9e-31 is 0)
+# The saddle escape's step t along the eigenvector of the most negative eigenvalue: first
+# tried at ESCAPE_START x the longer domain side, halved until f's change on both sides is
+# within ESCAPE_MATCH of the second-order prediction ½λt² (so the drop is large enough to
+# see and still the Hessian's doing).
+ESCAPE_START = 0.02
+ESCAPE_MATCH = 0.1
+ESCAPE_HALVINGS = 40
 
 
 class Kind(StrEnum):
@@ -227,6 +234,46 @@ class StepLimit:
 
 
 @dataclass(frozen=True)
+class EscapeStep:
+    """θ′ + sign·t·v: where one side of the escape lands and what f and its model say there."""
+
+    sign: int  # +1 or -1
+    point: tuple[float, float]
+    value: float  # L after the step
+    predicted: float  # the model's change sign·t·gᵀv + ½λt² (gᵀv ≈ 0 at a critical point)
+    change: float  # L after − L(θ′)
+
+
+@dataclass(frozen=True)
+class Escape:
+    """A step from a critical point θ′ along the eigenvector v of the most negative
+    eigenvalue λ < 0, both ways: f falls by about ½|λ|t² on each side (the saddle is not a
+    minimum: "还能下降")."""
+
+    start: tuple[float, float]
+    value: float  # L(θ′)
+    eigenvalue: float  # λ, the most negative
+    index: int  # which eigenvalue it is (0: λ₁)
+    direction: np.ndarray  # v, unit
+    step: float  # t
+    steps: tuple[EscapeStep, EscapeStep]  # +t v, then −t v
+
+    @property
+    def second_order(self) -> float:
+        """½λt², the drop the Hessian predicts (negative)."""
+        return 0.5 * self.eigenvalue * self.step**2
+
+    @property
+    def falls(self) -> bool:
+        return all(s.change < 0 for s in self.steps)
+
+    @property
+    def matches(self) -> bool:
+        """f's change on both sides within ESCAPE_MATCH of the model's."""
+        return all(abs(s.change - s.predicted) <= ESCAPE_MATCH * abs(s.predicted) for s in self.steps)
+
+
+@dataclass(frozen=True)
 class Result:
     surface: Surface
     point: tuple[float, float]  # θ′ as used: the page's choice if none was set, snapped
@@ -237,6 +284,7 @@ class Result:
     newton: Newton | None
     critical: tuple[CriticalRow, ...]
     step_limit: StepLimit | None  # None: no minimum in the domain
+    escape: Escape | None = None  # None: θ′ is not critical, or no eigenvalue is < 0
 
     @property
     def counts(self) -> dict[Kind, int]:
@@ -354,6 +402,37 @@ def newton_from(surface: Surface, p: Probe, steps: int) -> Newton:
     return done(NewtonOutcome.STOPPED, None, norm)
 
 
+def escape_along(surface: Surface, p: Probe, step: float) -> Escape:
+    """The step θ′ ± step·v along the eigenvector of p's most negative eigenvalue."""
+    i = int(np.argmin(p.eigenvalues))
+    lam, v = float(p.eigenvalues[i]), np.asarray(p.eigenvectors[:, i], float)
+    v = v / np.linalg.norm(v)
+    slope = float(p.gradient @ v)
+    values = local.values_along(surface, p.point, v, np.array([step, -step]))
+    sides = tuple(EscapeStep(sign, (float(p.point[0] + sign * step * v[0]), float(p.point[1] + sign * step * v[1])),
+                             float(f), sign * step * slope + 0.5 * lam * step**2, float(f) - p.value)
+                  for sign, f in zip((1, -1), values))
+    return Escape(p.point, p.value, lam, i, v, float(step), sides)  # type: ignore[arg-type]
+
+
+def escape_from(surface: Surface, p: Probe) -> Escape | None:
+    """The saddle escape from a critical θ′ whose Hessian has an eigenvalue < 0 (not ≈ 0):
+    the step t is ESCAPE_START x the longer domain side, halved until f's change on both
+    sides matches ½λt² within ESCAPE_MATCH. None at any other point."""
+    i = int(np.argmin(p.eigenvalues))
+    if not p.critical or p.eigenvalues[i] >= 0 or p.zero[i]:
+        return None
+    (x0, x1), (y0, y1) = surface.domain
+    step = ESCAPE_START * max(x1 - x0, y1 - y0)
+    escape = escape_along(surface, p, step)
+    for _ in range(ESCAPE_HALVINGS):
+        if escape.matches and escape.falls:
+            break
+        step /= 2
+        escape = escape_along(surface, p, step)
+    return escape
+
+
 def critical_rows(surface: Surface, critical: Sequence[surfaces.CriticalPoint]) -> tuple[CriticalRow, ...]:
     """The listed critical points with float64 values and eigenvalues, kinds from those."""
     if not critical:
@@ -454,4 +533,5 @@ def run(settings: Settings, surface: Surface | None = None,
         newton=newton_from(surface, probe, settings.newton_steps) if probe else None,
         critical=rows,
         step_limit=step_limit(surface, rows, point, settings.multiples, settings.gd_steps),
+        escape=escape_from(surface, probe) if probe else None,
     )

@@ -53,6 +53,8 @@ class Settings(schema.Settings):
     noise: float = setting(0.0, "float", 0.0, NOISE_LIMIT)
     seed: int = setting(0, "int", 0, SEED_LIMIT)
     show3d: bool = setting(False, "bool")
+    # The exponentially weighted average widget's β (ui/ewa_view.py; not used by run).
+    ewa: float = setting(0.9, "float", 0.0, 0.99)
 
 
     @property
@@ -130,6 +132,8 @@ class Result:
     loss_gap: tuple[np.ndarray, ...]  # per racer, per step: L - L*
     distance: tuple[np.ndarray, ...] | None  # per racer, per step: to the nearest minimum; None: no minimum known
     blank_fraction: float  # share of the plotted domain where f is not finite
+    # per racer, per step: ‖g_k‖, the norm of the gradient step k used (row 0, the start: NaN)
+    gradient_norm: tuple[np.ndarray, ...] = ()
 
 
 def run(settings: Settings, landscape: Landscape) -> Result:
@@ -149,7 +153,9 @@ def run(settings: Settings, landscape: Landscape) -> Result:
     if landscape.minima.size:
         distance = tuple(distances_to(t.points, landscape.minima) for t in traces.values())
     loss_gap = tuple(t.losses - landscape.lowest for t in traces.values())
-    return Result(start, traces, diverged, landscape.lowest, loss_gap, distance, landscape.blank_fraction)
+    gradient_norm = tuple(np.linalg.norm(t.gradients, axis=1) for t in traces.values())
+    return Result(start, traces, diverged, landscape.lowest, loss_gap, distance, landscape.blank_fraction,
+                  gradient_norm)
 
 
 def distances_to(points: np.ndarray, minima: np.ndarray) -> np.ndarray:

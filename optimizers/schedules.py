@@ -9,6 +9,7 @@ constant           :math:`\eta_0`                                ``constant_sche
 step               :math:`\eta_0 \gamma^{\lfloor t / s \rfloor}`  ``exponential_decay(.., staircase=True)``
 exponential        :math:`\eta_0 \gamma^{t / s}`                  ``exponential_decay``
 inverse_time       :math:`\eta_0 / (1 + k t)`                    (the course's decay; no Optax twin)
+inverse_sqrt       :math:`\eta_0 / \sqrt{t + 1}`                 (the notes' decay, 003; no Optax twin)
 cosine             :math:`\eta_0 (\alpha + (1-\alpha)\frac{1 + \cos(\pi \min(t, T)/T)}{2})`  ``cosine_decay_schedule``
 =================  ===========================================  ==========================================
 
@@ -33,7 +34,7 @@ from optimizers.hyperparam import HyperParam
 
 Schedule = Callable[[jax.Array], jax.Array]
 
-KINDS = ("constant", "step", "exponential", "inverse_time", "cosine")
+KINDS = ("constant", "step", "exponential", "inverse_time", "cosine", "inverse_sqrt")
 
 
 def _f(t) -> jax.Array:
@@ -57,6 +58,11 @@ def exponential_decay(init_value: float, decay_rate: float, transition_steps: fl
 def inverse_time(init_value: float, decay: float) -> Schedule:
     """The course's decay: eta0 / (1 + decay * t)."""
     return lambda t: init_value / (1.0 + decay * _f(t))
+
+
+def inverse_sqrt(init_value: float) -> Schedule:
+    """The notes' decay (003, AdaGrad's eta^t = eta / sqrt(t + 1)): eta0 / sqrt(t + 1)."""
+    return lambda t: init_value / jnp.sqrt(_f(t) + 1.0)
 
 
 def cosine(init_value: float, decay_steps: float, alpha: float = 0.0) -> Schedule:
@@ -85,7 +91,7 @@ def parametric(init_value, kind, a=0.0, b=0.0, warmup_steps=0.0) -> Schedule:
 
     kind: index into KINDS. The two parameters a, b by kind:
       step: a = step size, b = gamma; exponential: a = decay rate, b = transition steps;
-      inverse_time: a = decay; cosine: a = decay steps, b = alpha; constant: unused.
+      inverse_time: a = decay; cosine: a = decay steps, b = alpha; constant, inverse_sqrt: unused.
     warmup_steps: 0 for none.
     """
     branches = (
@@ -94,6 +100,7 @@ def parametric(init_value, kind, a=0.0, b=0.0, warmup_steps=0.0) -> Schedule:
         lambda t: exponential_decay(init_value, a, jnp.maximum(b, 1.0))(t),
         lambda t: inverse_time(init_value, a)(t),
         lambda t: cosine(init_value, jnp.maximum(a, 1.0), b)(t),
+        lambda t: inverse_sqrt(init_value)(t),
     )
     base = lambda t: lax.switch(jnp.asarray(kind, jnp.int32), branches, _f(t))
     return warmup(base, warmup_steps)
@@ -141,6 +148,8 @@ SPECS: dict[str, ScheduleSpec] = {
         (HyperParam("decay", 0.01, 1e-4, 10.0, True, "k: how fast the rate falls"),),
         r"\eta_t = \frac{\eta_0}{1 + k\, t}",
     ),
+    "inverse_sqrt": ScheduleSpec("inverse_sqrt", "1/√(t+1) decay", (),
+                                 r"\eta_t = \frac{\eta_0}{\sqrt{t + 1}}"),
     "cosine": ScheduleSpec(
         "cosine",
         "Cosine",

@@ -16,7 +16,7 @@ from charts.surface import arrows_figure, contour_figure, curves_figure, surface
 from experiments import playground as pg  # noqa: E402
 from optimizers.export import traces_csv  # noqa: E402
 from surfaces.base import Surface  # noqa: E402
-from ui import frame, language, lesson, urlstate  # noqa: E402
+from ui import ewa_view, frame, language, lesson, rules_view, urlstate  # noqa: E402
 from ui.controls import follow_start, optimizer_controls, schedule_expander  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop  # noqa: E402
 from ui.formulas import filled_update, step_table_markdown  # noqa: E402
@@ -88,6 +88,7 @@ def step_inspector(surface: Surface, result: pg.Result, race: tuple[str, ...]) -
         st.latex(optimizers.REGISTRY[who].latex_for(trace.hyper))
         for line in filled_update(trace, view.k, view.true_gradient):
             st.latex(line)
+        rules_view.ng_view(trace, view.k)
     ca, cb = st.columns([1, 1])
     with ca:
         here = tuple(view.here)
@@ -101,6 +102,7 @@ def step_inspector(surface: Surface, result: pg.Result, race: tuple[str, ...]) -
     with cb:
         st.markdown(t("playground.inspector.table_title", k=view.k))
         st.markdown(step_table_markdown(pg.step_table(result.traces, view.k)))
+    rules_view.unified_view(result.traces, view.k)
 
 
 @st.fragment
@@ -117,6 +119,7 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
         st.subheader(t("playground.page.optimizers"))
         for i, k in enumerate(race):
             optimizer_controls(k, expanded=i == 0)
+        ewa_view.expander()
 
     settings = urlstate.current(pg.Settings)
     result = pg.run(settings, landscape_of(surface))
@@ -146,6 +149,8 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
     if result.distance is not None:
         panels.append(Panel(result.distance, t("playground.curves.distance_axis"),
                             t("playground.curves.distance_title")))
+    panels.append(Panel(result.gradient_norm, t("playground.curves.gradient_axis"),
+                        t("playground.curves.gradient_title")))
     plotly_chart(curves_figure(paths, panels), width="stretch", key="curves_chart")
     if result.distance is None:
         st.caption(t("playground.curves.no_minimum"))

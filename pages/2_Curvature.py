@@ -15,7 +15,7 @@ from catalog import t  # noqa: E402
 from charts import curvature as charts  # noqa: E402
 from experiments import curvature as lab  # noqa: E402
 from experiments.curvature import Kind, Settings  # noqa: E402
-from ui import frame, lesson, memo, urlstate  # noqa: E402
+from ui import escape, frame, lesson, memo, urlstate  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop, surface_signature  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
@@ -116,6 +116,7 @@ if p:
     colors = [charts.eigen_color(float(p.eigenvalues[i]), bool(p.zero[i])) for i in range(2)]
     plotly_chart(charts.slices_figure(s.ts, s.f, s.q, titles, colors), width="stretch")
     st.caption(t("curvature.slices_caption"))
+    escape.panel(result)
 
 # ---------------------------------------------------------------------------------------
 st.subheader(t("curvature.critical.heading"))

@@ -200,6 +200,107 @@ def _two_wells(tilt: float) -> Surface:
     )
 
 
+# ------------------------------------------------------------------ the course's own examples
+
+# Lee's Pokémon regression (course notes, /work/shared/course-notes/003_94b4528276ad11f9.txt,
+# "Step 1: Model  y = b + w*x_cp"): ten (CP before, CP after evolving) pairs, the ones of
+# the lecture's demo. Raw CP values in the hundreds make L(w, b) a ravine: its Hessian
+# 2/N [[sum x^2, sum x], [sum x, N]] has eigenvalues about 1.7e5 (across, in w) and 0.56
+# (along, mostly b), a condition number about 3e5.
+POKEMON_CP = np.array([338.0, 333.0, 328.0, 207.0, 226.0, 25.0, 179.0, 60.0, 208.0, 606.0])
+POKEMON_EVOLVED = np.array([640.0, 633.0, 619.0, 393.0, 428.0, 27.0, 193.0, 66.0, 226.0, 1591.0])
+
+
+def _pokemon() -> Surface:
+    xs, ys = POKEMON_CP, POKEMON_EVOLVED
+
+    def fn(p: jax.Array) -> jax.Array:
+        b, w = p[0], p[1]  # b across, w up: the axes of Lee's figure
+        x, y = jnp.asarray(xs, p.dtype), jnp.asarray(ys, p.dtype)  # float32 on the pages, float64 under x64
+        return jnp.mean((y - (b + w * x)) ** 2)
+
+    # A convex quadratic with a positive definite Hessian: its one critical point is the
+    # least-squares fit (tests/test_course_examples_surfaces.py re-derives it in closed form).
+    (w_star, b_star), *_ = np.linalg.lstsq(np.column_stack([xs, np.ones_like(xs)]), ys, rcond=None)
+    return Surface(
+        key="pokemon",
+        english_title="Pokémon CP regression",
+        fn=fn,
+        latex=(r"f(x, y) = L(w, b) = \frac{1}{10}\sum_{n=1}^{10}\left(\hat y^n - (b + w\,x_{cp}^n)\right)^2,"
+               r"\quad b = x,\ w = y"),
+        domain=((-200.0, -100.0), (-5.0, 5.0)),
+        landmarks=(Landmark((float(b_star), float(w_star)), "minimum", GLOBAL_MIN),),
+        starts=((-120.0, -4.0), (-190.0, 4.0), (-110.0, 3.5)),
+        log_levels=True,
+    )
+
+
+# One wrong example for a sigmoid unit: input 1, label 1, prediction sigma(w + b). Both
+# losses depend on z = w + b alone, which leaves no minimum at all (cross-entropy falls
+# for ever as z grows); a touch of weight decay (lambda / 2)(w^2 + b^2) pins one down
+# without hiding the plateau: at (-5, -5) its slope is 7e-4.
+SIGMOID_DECAY = 1e-4
+
+
+def _sigmoid_critical(loss_slope: Callable[[float], float], loss_curve: Callable[[float], float]) -> float:
+    """The one critical point (u, u) of loss(2u) + lambda u^2: both losses fall in z, so
+    grad = 0 forces w = b = u with loss'(2u) + lambda u = 0; Newton in float64 on that,
+    from u = 1 (the root is unique: lambda u rises, -loss'(2u) falls for u > 0, and for
+    u < 0 both terms are negative)."""
+    u = 1.0
+    for _ in range(60):
+        u -= (loss_slope(2 * u) + SIGMOID_DECAY * u) / (2 * loss_curve(2 * u) + SIGMOID_DECAY)
+    return u
+
+
+def _sig(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _cross_entropy() -> Surface:
+    lam = SIGMOID_DECAY
+
+    def fn(p: jax.Array) -> jax.Array:
+        return jax.nn.softplus(-(p[0] + p[1])) + 0.5 * lam * (p[0] ** 2 + p[1] ** 2)  # -log sigma(z) = softplus(-z)
+
+    # d/dz -log sigma(z) = sigma(z) - 1, d2/dz2 = sigma(z)(1 - sigma(z))
+    u = _sigmoid_critical(lambda z: _sig(z) - 1.0, lambda z: _sig(z) * (1.0 - _sig(z)))
+    return Surface(
+        key="cross_entropy",
+        english_title="Cross-entropy, one wrong example",
+        fn=fn,
+        latex=(r"f(x, y) = -\ln \sigma(x + y) + \tfrac{\lambda}{2}\left(x^2 + y^2\right),\quad "
+               r"x = w,\ y = b,\ \lambda = 10^{-4}"),
+        domain=((-6.0, 6.0), (-6.0, 6.0)),
+        landmarks=(Landmark((u, u), "minimum", GLOBAL_MIN),),
+        starts=((-5.0, -4.0), (-2.0, -5.0), (5.0, -1.5)),
+    )
+
+
+def _mse_sigmoid() -> Surface:
+    lam = SIGMOID_DECAY
+
+    def fn(p: jax.Array) -> jax.Array:
+        return jax.nn.sigmoid(-(p[0] + p[1])) ** 2 + 0.5 * lam * (p[0] ** 2 + p[1] ** 2)  # (1 - sigma(z))^2
+
+    # with s = sigma(z): d/dz (1 - s)^2 = -2 s (1 - s)^2, d2/dz2 = -2 s (1 - s)^2 (1 - 3 s)
+    def slope(z: float) -> float:
+        s = _sig(z)
+        return -2.0 * s * (1.0 - s) ** 2
+
+    u = _sigmoid_critical(slope, lambda z: slope(z) * (1.0 - 3.0 * _sig(z)))
+    return Surface(
+        key="mse_sigmoid",
+        english_title="Squared error, one wrong example",
+        fn=fn,
+        latex=(r"f(x, y) = \left(1 - \sigma(x + y)\right)^2 + \tfrac{\lambda}{2}\left(x^2 + y^2\right),\quad "
+               r"x = w,\ y = b,\ \lambda = 10^{-4}"),
+        domain=((-6.0, 6.0), (-6.0, 6.0)),
+        landmarks=(Landmark((u, u), "minimum", GLOBAL_MIN),),
+        starts=((-5.0, -4.0), (-2.0, -5.0), (5.0, -1.5)),
+    )
+
+
 # --------------------------------------------------------------------- classic benchmarks
 
 
@@ -489,6 +590,9 @@ _CATALOG: dict[str, _Entry] = {
     "goldstein_price": _Entry(_goldstein_price, {}),
     "rastrigin": _Entry(_rastrigin, {}),
     "ackley": _Entry(_ackley, {}),
+    "pokemon": _Entry(_pokemon, {}),
+    "cross_entropy": _Entry(_cross_entropy, {}),
+    "mse_sigmoid": _Entry(_mse_sigmoid, {}),
 }
 
 

@@ -97,9 +97,10 @@ DIRECT = {
     "exponential": lambda a, b: schedules.exponential_decay(0.05, a, b),
     "inverse_time": lambda a, b: schedules.inverse_time(0.05, a),
     "cosine": lambda a, b: schedules.cosine(0.05, a, b),
+    "inverse_sqrt": lambda a, b: schedules.inverse_sqrt(0.05),
 }
 PARAMS = {"constant": (0.0, 0.0), "step": (150.0, 0.5), "exponential": (0.3, 400.0),
-          "inverse_time": (0.02, 0.0), "cosine": (700.0, 0.2)}
+          "inverse_time": (0.02, 0.0), "cosine": (700.0, 0.2), "inverse_sqrt": (0.0, 0.0)}
 
 
 @jax.jit

@@ -256,6 +256,9 @@ def schedule_expander() -> Iterator[tuple[ScheduleConfig, bool]]:
         schedule = schedule_controls() if box.open else current_schedule()
         if box.open:
             st.latex(schedule_latex(schedule))
+            note = f"controls.schedule.{schedule.kind}.formula"
+            if has(note):
+                st.caption(t(note))
         yield schedule, box.open
 
 
