@@ -129,6 +129,9 @@ CURVATURE_POINT = {
     "critical.saddles": "saddles listed", "critical.maxima": "maxima listed",
     "critical.degenerate": "degenerate points listed",
     "stable_lr": "2 / lambda_max at the minimum nearest the point (inf: no minimum)",
+    "escape.possible": "true if the point is critical with a negative eigenvalue (the escape step is offered)",
+    "escape.drop": "the smaller of the two sides' falls of L along the escape direction (> 0: L fell both ways; 0 if none)",
+    "escape.predicted_drop": "the fall the Hessian predicts, -1/2 lambda t^2 (0 if no escape)",
 }
 CURVATURE_RUN = {
     "outcome": "how GD at this multiple of 2/lambda_max ended: converges, oscillates, diverged, two_cycle, stalled",
@@ -171,6 +174,10 @@ def _curvature(s: Settings) -> Facts:
     out.update({"critical.count": len(kinds), "critical.minima": kinds.count("minimum"),
                 "critical.saddles": kinds.count("saddle"), "critical.maxima": kinds.count("maximum"),
                 "critical.degenerate": kinds.count("degenerate")})
+    e = r.escape
+    out["escape.possible"] = e is not None
+    out["escape.drop"] = 0.0 if e is None else float(min(-side.change for side in e.steps))
+    out["escape.predicted_drop"] = 0.0 if e is None else float(-e.second_order)
     limit = r.step_limit
     out["stable_lr"] = INF if limit is None else float(limit.stable_step)
     for run in (limit.runs if limit is not None else ()):
