@@ -49,6 +49,12 @@ IDEA_FORMULAS: dict[str, tuple[str, ...]] = {
         r"\frac{\partial L}{\partial h_{l-1}} = \Big(\frac{\partial L}{\partial h_l} \odot \sigma'(z_l)\Big)"
         r" W_l^{\top},\qquad \sigma'_{\text{sigmoid}}(z) = \sigma(z)(1 - \sigma(z)) \le \tfrac14",
     ),
+    "batch_norm": (
+        r"\text{training: } \hat z_j = \frac{z_j - \mu_{B,j}}{\sqrt{\sigma_{B,j}^2 + \epsilon}},\quad "
+        r"h_j = \sigma(\gamma_j \hat z_j + \beta_j),\qquad "
+        r"\mu_j \leftarrow 0.9\,\mu_j + 0.1\,\mu_{B,j},\ \ \sigma_j^2 \leftarrow 0.9\,\sigma_j^2 + 0.1\,\sigma_{B,j}^2",
+        r"\text{test: } \hat z_j = \frac{z_j - \mu_j}{\sqrt{\sigma_j^2 + \epsilon}}",
+    ),
     "dropout": (
         r"\text{training: } \tilde h_j = \frac{m_j\, h_j}{1 - p},\ m_j \sim \text{Bernoulli}(1-p),"
         r"\quad \mathbb{E}[\tilde h_j] = h_j;\qquad \text{test: } \tilde h_j = h_j",
@@ -132,24 +138,35 @@ def _positive(values: np.ndarray) -> np.ndarray:
 
 def curves_figure(runs: "Runs", title: str = "", at: int | None = None, log_loss: bool = False,
                   markers: bool = False, height: int | None = None) -> go.Figure:
-    """Loss (left) and accuracy (right) per epoch: train solid, test dashed, one colour
-    per run. Four traces per run, in the order train loss, test loss, train acc, test acc.
+    """Loss (left) and accuracy (right) per epoch: train solid, held-out dashed (the
+    validation set if the run has one, else the test set), one colour per run, and under
+    them a thin line of each update's mini-batch loss (``update_epoch``/``update_loss``,
+    if the run recorded them). Traces per run, in the order: updates (if any), train
+    loss, held-out loss, train acc, held-out acc.
     ``at``: a dotted line at that epoch; ``log_loss``: the loss on a log axis (a blow-up
     would flatten every other curve); ``markers``: dots too (a run of one or two points)."""
     words = {"loss": t("classifier.chart.loss"), "acc": t("classifier.chart.accuracy")}
-    splits = {"train": t("classifier.chart.train"), "test": t("classifier.chart.test")}
+    splits = {"train": t("classifier.chart.train"), "test": t("classifier.chart.test"),
+              "val": t("classifier.chart.validation")}
     fig = make_subplots(rows=1, cols=2, subplot_titles=(words["loss"], words["acc"]), horizontal_spacing=0.1)
     lowest_acc = 1.0
     for i, (name, r) in enumerate(_runs(runs).items()):
         lowest_acc = min(lowest_acc, float(np.nanmin(np.r_[r.train_acc, r.test_acc, 1.0])))
         color = color_of(name, i)  # an optimizer has the same colour on every page
         label = _run_label(name, r)
+        held = "val" if getattr(r, "val_loss", None) is not None else "test"
+        updates = np.asarray(getattr(r, "update_loss", ()), np.float64)
+        if updates.size:
+            fig.add_trace(go.Scatter(
+                x=r.update_epoch, y=updates, mode="lines", name=t("classifier.chart.update_name", run=label),
+                legendgroup=name, opacity=0.45, line=dict(color=color, width=1),
+                hovertemplate=t("classifier.chart.update_hover", name=name)), row=1, col=1)
         for col, metric in ((1, "loss"), (2, "acc")):
-            for split, dash in (("train", "solid"), ("test", "dash")):
+            for split, dash in (("train", "solid"), (held, "dash")):
                 fig.add_trace(
                     go.Scatter(
                         x=r.epoch,
-                        y=getattr(r, f"{split}_{metric}"),
+                        y=getattr(r, f"{split}_{metric}"),  # val_loss, val_acc with a validation set
                         mode="lines",
                         name=t("classifier.chart.curve_name", run=label, split=splits[split]),
                         legendgroup=name,
@@ -363,4 +380,20 @@ def gradcheck_figure(
     fig.update_yaxes(title_text="‖g_a − g_n‖ / (‖g_a‖ + ‖g_n‖)", type="log", exponentformat="power",
                      range=[np.log10(bottom), np.log10(top)])
     fig.update_layout(**base_layout(title=_title(title), showlegend=False, margin=dict(t=50)))
+    return fig
+
+
+def batch_timing_figure(batch: Sequence[int], per_epoch: Sequence[float], per_update: Sequence[float],
+                        title: str = "") -> go.Figure:
+    """Milliseconds per epoch and per update against batch size, both axes logarithmic."""
+    fig = go.Figure()
+    for name, values, dash in ((t("classifier.chart.per_epoch"), per_epoch, "solid"),
+                               (t("classifier.chart.per_update"), per_update, "dash")):
+        fig.add_trace(go.Scatter(x=list(batch), y=1e3 * np.asarray(values, np.float64), mode="lines+markers",
+                                 name=name, line=dict(dash=dash, width=2),
+                                 hovertemplate=t("classifier.chart.timing_hover", name=name)))
+    fig.update_xaxes(title_text=t("classifier.chart.batch_axis"), type="log")
+    fig.update_yaxes(title_text=t("classifier.chart.ms_axis"), type="log", exponentformat="power")
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.25), margin=_top(title)))
+    fig.update_layout(height=360)
     return fig

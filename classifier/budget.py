@@ -25,8 +25,10 @@ neighbours skew those less than wall time):
   ``SHARPNESS_FIXED`` (0.26 CPU s each on 4 x 64 and 3,500 points: with 51 kept networks,
   13 s, ten times the training itself);
 * the gradient check: 2 x (checked coordinates) x (<= 512 examples) x n_params in float64
-  (0.63 CPU s on 4 x 64), at most ~1 s; its share is always set aside, so turning the
-  check on never changes (and so never retrains) the runs.
+  (0.63 CPU s on 4 x 64), at most ~1 s: 64 coordinates per layer, fewer on networks deeper
+  and wider than 4 x 64 (``gradcheck_coords_per_layer``) so it stays within
+  ``GRADCHECK_MAX_WORK``; its share is always set aside, so turning the check on never
+  changes (and so never retrains) the runs.
 
 No Streamlit here: the page calls ``plan_training`` and says what was cut.
 """
@@ -43,8 +45,10 @@ UPDATE_FIXED = 1e5
 UPDATE_PER_PARAM = 14.0
 SHARPNESS_PASSES = 30.0
 SHARPNESS_FIXED = 7e6
-GRADCHECK_COORDS_PER_LAYER = 64  # as classifier.gradcheck.gradient_check samples them
+GRADCHECK_COORDS_PER_LAYER = 64  # at most, as classifier.gradcheck.gradient_check samples them
+GRADCHECK_MIN_COORDS_PER_LAYER = 8
 GRADCHECK_EXAMPLES = 512
+GRADCHECK_MAX_WORK = 4.3e9  # 64 coordinates in each of the 5 layers of 4 x 64 (12,867 parameters)
 MIN_SNAPSHOTS = 2  # the first and the last network
 
 
@@ -78,8 +82,15 @@ def run_work(shape: TrainShape, epochs: int, n_snapshots: int, sharpness: bool) 
     return epochs * epoch_work(shape) + sharp
 
 
+def gradcheck_coords_per_layer(n_layers: int, n_params: int) -> int:
+    """Coordinates the gradient check samples per layer: 64, or fewer where 64 per layer
+    would cost more than GRADCHECK_MAX_WORK (8 hidden layers of 64: 14)."""
+    fits = GRADCHECK_MAX_WORK / (2.0 * GRADCHECK_EXAMPLES * max(n_params, 1) * max(n_layers, 1))
+    return int(min(GRADCHECK_COORDS_PER_LAYER, max(GRADCHECK_MIN_COORDS_PER_LAYER, fits)))
+
+
 def gradcheck_work(shape: TrainShape) -> float:
-    coords = GRADCHECK_COORDS_PER_LAYER * shape.n_layers
+    coords = gradcheck_coords_per_layer(shape.n_layers, shape.n_params) * shape.n_layers
     return 2.0 * coords * min(GRADCHECK_EXAMPLES, shape.n_train) * shape.n_params
 
 

@@ -4,7 +4,9 @@ Every generator draws a clean shape whose extent is about [-1.5, 1.5] and then a
 isotropic Gaussian jitter of standard deviation ``noise`` to the coordinates, so the
 meaning of ``noise`` is the same for every shape.
 
-A data set is split at random into train and test parts. Two switches serve the
+A data set is split at random into train, validation and test parts (the validation
+part is empty unless ``val_fraction`` > 0; the test part is drawn first, so adding a
+validation set takes its points from the training set only). Two switches serve the
 feature-scaling lesson:
 
 * ``badly_scaled`` multiplies the first coordinate by ``BAD_SCALE`` (100) before the
@@ -16,7 +18,7 @@ feature-scaling lesson:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -40,7 +42,7 @@ class DatasetSpec:
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Raw points and labels of a train/test split, and the affine map into model inputs.
+    """Raw points and labels of a train/validation/test split, and the affine map into model inputs.
 
     Model inputs are (raw - shift) / scale; shift = 0, scale = 1 without normalisation.
     Plots use raw coordinates; training uses ``x_train`` / ``x_test``.
@@ -56,6 +58,8 @@ class Dataset:
     scale: np.ndarray  # (2,) float32
     normalized: bool = False
     badly_scaled: bool = False
+    x_val_raw: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    y_val: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int32))
 
     def transform(self, x_raw: np.ndarray) -> np.ndarray:
         """Raw coordinates -> model inputs (the training statistics, whatever x_raw is)."""
@@ -70,6 +74,15 @@ class Dataset:
         return self.transform(self.x_test_raw)
 
     @property
+    def x_val(self) -> np.ndarray:
+        return self.transform(self.x_val_raw)
+
+    @property
+    def n_val(self) -> int:
+        """Validation points (0: no validation set; the test set is then the held-out set)."""
+        return int(self.y_val.shape[0])
+
+    @property
     def n_train(self) -> int:
         return int(self.y_train.shape[0])
 
@@ -79,7 +92,7 @@ class Dataset:
 
     def bounds(self, margin: float = 0.1) -> tuple[tuple[float, float], tuple[float, float]]:
         """Raw-coordinate box around all points, widened by ``margin`` of each side."""
-        pts = np.concatenate([self.x_train_raw, self.x_test_raw])
+        pts = np.concatenate([self.x_train_raw, self.x_val_raw, self.x_test_raw])
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         pad = margin * np.maximum(hi - lo, 1e-6)
         return (float(lo[0] - pad[0]), float(hi[0] + pad[0])), (float(lo[1] - pad[1]), float(hi[1] + pad[1]))
@@ -141,6 +154,18 @@ def _blobs(n: int, n_classes: int, rng: np.random.Generator) -> tuple[np.ndarray
     return centres[y] + BLOB_SPREAD * rng.standard_normal((n, 2)), y
 
 
+ROW_SPREAD = 0.15  # of a clean blob of the row
+ROW_ORDER = (0, 2, 1)  # left to right: classes 1, 3, 2 (1-based), so 1 and 3 are neighbours
+
+
+def _row(n: int, n_classes: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Three blobs in a row at x1 = -1, 0, 1 holding classes 1, 3, 2 (labels 0, 2, 1): the
+    class numbers are not in the order of the plane, as one-hot targets assume nothing."""
+    y = _labels(n, 3)
+    position = np.asarray(ROW_ORDER).argsort()[y] - 1.0  # label -> its place in the row
+    return np.stack([position, np.zeros(n)], axis=1) + ROW_SPREAD * rng.standard_normal((n, 2)), y
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.key: spec
     for spec in (
@@ -149,6 +174,7 @@ DATASETS: dict[str, DatasetSpec] = {
         DatasetSpec("xor", "XOR", (2,), _xor, "The classic problem a single layer cannot solve."),
         DatasetSpec("spirals", "Spirals", (2, 3), _spirals, "Hard: arms wind around each other."),
         DatasetSpec("blobs", "Gaussian blobs", (2, 3), _blobs, "Nearly linearly separable clusters."),
+        DatasetSpec("row", "Three blobs in a row", (3,), _row, "Classes 1, 3, 2 from left to right."),
     )
 }
 
@@ -173,8 +199,10 @@ def make_dataset(
     n_classes: int = 2,
     badly_scaled: bool = False,
     normalize: bool = False,
+    val_fraction: float = 0.0,
 ) -> Dataset:
-    """Generate ``n_points`` points of a shape, jitter them, split them train/test.
+    """Generate ``n_points`` points of a shape, jitter them, split them train/validation/test
+    (sizes round(test_fraction * n), round(val_fraction * n) and the rest, which add up to n).
 
     All arguments are plain numbers, so a page can cache on them.
     """
@@ -185,6 +213,8 @@ def make_dataset(
         raise ValueError(f"n_points must be in [{MIN_POINTS}, {MAX_POINTS}]")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError("test_fraction must be in (0, 1)")
+    if not 0.0 <= val_fraction < 1.0 or test_fraction + val_fraction >= 1.0:
+        raise ValueError("val_fraction must be in [0, 1) and leave training points next to the test share")
     if noise < 0:
         raise ValueError("noise must be >= 0")
     rng = np.random.default_rng(seed)
@@ -194,7 +224,8 @@ def make_dataset(
         x = x * np.array([BAD_SCALE, 1.0])
     order = rng.permutation(n_points)
     n_test = min(max(int(round(test_fraction * n_points)), 1), n_points - 1)
-    test, train = order[:n_test], order[n_test:]
+    n_val = min(int(round(val_fraction * n_points)), n_points - n_test - 1)
+    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     x = x.astype(np.float32)
     x_train, x_test = x[train], x[test]
     if normalize:
@@ -212,4 +243,6 @@ def make_dataset(
         scale=scale,
         normalized=normalize,
         badly_scaled=badly_scaled,
+        x_val_raw=x[val],
+        y_val=y[val].astype(np.int32),
     )

@@ -14,6 +14,14 @@ xavier     Glorot normal, :math:`\mathrm{Var} = 2 / (\text{fan\_in} + \text{fan\
 he         :math:`\mathrm{Var} = 2 / \text{fan\_in}`
 =========  ==============================================================
 
+Batch normalization (``batch_norm=True`` at init): every hidden layer also holds
+``gamma`` (1), ``beta`` (0) and the running ``mean`` (0) and ``var`` (1) of its z. In
+training (``forward_train``) z is normalized with the batch's own mean and (biased)
+variance, :math:`\hat z = (z - \mu_B)/\sqrt{\sigma_B^2 + \epsilon}`, then
+:math:`h = \sigma(\gamma \hat z + \beta)`; the batch statistics are returned so the
+trainer can update the running averages (``update_running``, momentum ``BN_MOMENTUM``).
+In evaluation (``forward``) the running averages take their place.
+
 Dropout is inverted dropout on the hidden activations (never on inputs or logits):
 in training each hidden unit is kept with probability 1 - p and the kept ones are
 divided by 1 - p, so the expected activation is unchanged and evaluation uses the
@@ -28,10 +36,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-MAX_HIDDEN_LAYERS = 4
+MAX_HIDDEN_LAYERS = 8
 MAX_WIDTH = 64
 MAX_DROPOUT = 0.9
 LEAKY_SLOPE = 0.01
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.9  # running = 0.9 * running + 0.1 * batch
 
 Params = list[dict[str, jax.Array]]
 
@@ -104,17 +114,72 @@ def init_std(init: str, fan_in: int, fan_out: int) -> float:
     raise ValueError(f"unknown init {init!r}; one of {INITS}")
 
 
-def init_params(key: jax.Array, arch: Architecture, init: str = "xavier") -> Params:
-    """Weights ~ N(0, init_std^2) drawn from one key per layer; biases 0."""
+def init_params(key: jax.Array, arch: Architecture, init: str = "xavier", batch_norm: bool = False) -> Params:
+    """Weights ~ N(0, init_std^2) drawn from one key per layer; biases 0 (and with batch
+    normalization, per hidden layer gamma 1, beta 0, running mean 0 and variance 1)."""
     sizes = arch.sizes
     keys = jax.random.split(key, len(sizes) - 1)
-    return [
+    layers = [
         {
             "w": init_std(init, a, b) * jax.random.normal(k, (a, b), jnp.float32),
             "b": jnp.zeros((b,), jnp.float32),
         }
         for k, a, b in zip(keys, sizes[:-1], sizes[1:])
     ]
+    if batch_norm:
+        for layer in layers[:-1]:
+            n = layer["b"].shape[0]
+            layer.update(gamma=jnp.ones((n,), jnp.float32), beta=jnp.zeros((n,), jnp.float32),
+                         mean=jnp.zeros((n,), jnp.float32), var=jnp.ones((n,), jnp.float32))
+    return layers
+
+
+def batch_stats(z: jax.Array, weights: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+    """Per-unit mean and biased variance of z over the batch (weights: padding gets 0)."""
+    if weights is None:
+        return jnp.mean(z, axis=0), jnp.var(z, axis=0)
+    w = weights[:, None] / jnp.maximum(jnp.sum(weights), 1.0)
+    mean = jnp.sum(w * z, axis=0)
+    return mean, jnp.sum(w * (z - mean) ** 2, axis=0)
+
+
+def update_running(params: Params, stats: list[tuple[jax.Array, jax.Array]]) -> Params:
+    """The running averages moved towards one batch's statistics (other entries as they are)."""
+    out, it = [], iter(stats)
+    for layer in params:
+        if "mean" in layer:
+            mean, var = next(it)
+            layer = {**layer, "mean": BN_MOMENTUM * layer["mean"] + (1 - BN_MOMENTUM) * mean,
+                     "var": BN_MOMENTUM * layer["var"] + (1 - BN_MOMENTUM) * var}
+        out.append(layer)
+    return out
+
+
+def _run(params, x, activation, dropout_rate, key, train_bn: bool, weights):
+    act = ACTIVATIONS[activation]
+    h, stats = x, []
+    for i, layer in enumerate(params[:-1]):
+        z = h @ layer["w"] + layer["b"]
+        if "gamma" in layer:
+            if train_bn:
+                mean, var = batch_stats(z, weights)
+                stats.append((mean, var))
+            else:
+                mean, var = layer["mean"], layer["var"]
+            z = layer["gamma"] * (z - mean) / jnp.sqrt(var + BN_EPS) + layer["beta"]
+        h = act(z)
+        if dropout_rate is not None and key is not None:
+            keep = 1.0 - jnp.asarray(dropout_rate, h.dtype)
+            mask = jax.random.bernoulli(jax.random.fold_in(key, i), keep, h.shape)
+            h = jnp.where(mask, h / keep, 0.0)
+    last = params[-1]
+    return h @ last["w"] + last["b"], stats
+
+
+def forward_train(params: Params, x: jax.Array, activation: str, dropout_rate=None, key=None,
+                  weights: jax.Array | None = None) -> tuple[jax.Array, list[tuple[jax.Array, jax.Array]]]:
+    """Training mode: (logits, each batch-normalized layer's batch mean and variance)."""
+    return _run(params, x, activation, dropout_rate, key, True, weights)
 
 
 def forward(
@@ -124,17 +189,9 @@ def forward(
     dropout_rate: jax.Array | float | None = None,
     key: jax.Array | None = None,
 ) -> jax.Array:
-    """Logits (n, n_out). Dropout only when both a rate and a key are given (training)."""
-    act = ACTIVATIONS[activation]
-    h = x
-    for i, layer in enumerate(params[:-1]):
-        h = act(h @ layer["w"] + layer["b"])
-        if dropout_rate is not None and key is not None:
-            keep = 1.0 - jnp.asarray(dropout_rate, h.dtype)
-            mask = jax.random.bernoulli(jax.random.fold_in(key, i), keep, h.shape)
-            h = jnp.where(mask, h / keep, 0.0)
-    last = params[-1]
-    return h @ last["w"] + last["b"]
+    """Logits (n, n_out). Dropout only when both a rate and a key are given (training).
+    Batch normalization, if the layers have it, uses the running averages (evaluation)."""
+    return _run(params, x, activation, dropout_rate, key, False, None)[0]
 
 
 def predict_proba(params: Params, x: jax.Array, activation: str) -> jax.Array:

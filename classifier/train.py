@@ -9,7 +9,8 @@ hyperparameter, the learning rate and schedule parameters, L2 strength, dropout 
 patience, the epoch count, the seed, the data values, and the optimizer itself
 (classifier/any_optimizer.py). What is compiled in (one program per combination, at most
 ``CACHE_SIZE`` kept): layer widths, activation, loss, batch size, number of train/test
-points, dropout on/off.
+points, dropout on/off, batch normalization on/off (``mlp.forward_train`` in training, the
+running averages in every evaluation), the number of classes.
 
 Conventions:
 
@@ -23,13 +24,22 @@ Conventions:
   forward/backward pass on the training set and one forward pass on the test set.
 * The step minimises data loss (with dropout if p > 0) + lambda/2 sum ||W||^2.
 * Schedules count optimizer steps (not epochs), as Optax does.
+* The held-out set: the validation set if the data set has one (``Dataset.n_val`` > 0),
+  else the test set. Early stopping, ``best_epoch`` and the per-epoch held-out curves use
+  it. With a validation set the test set is touched once, by the final network
+  (``test_loss``/``test_acc`` are NaN but at the last epoch; ``evaluate`` scores any
+  other kept network on it, e.g. the one a page shows).
 * Recorded per epoch, after its last step, on the full sets in evaluation mode (no
-  dropout): train and test data loss, train and test accuracy, and the per-layer norm
+  dropout): train and held-out data loss and accuracy, and the per-layer norm
   sqrt(||dL/dW||^2 + ||dL/db||^2) of the full-batch gradient of the train DATA loss
   (no L2, no dropout) at the end of the epoch. Epoch 0 is the initial network.
+* Recorded per update: the data loss of the mini-batch the update used (with dropout if
+  p > 0, without L2), at the parameters before the update: ``update_loss`` at
+  ``update_epoch`` = (epoch - 1) + j / steps for update j of an epoch. At most
+  ``MAX_UPDATE_POINTS`` per run are kept (every k-th update, the same k for the whole run).
 * Divergence: the first epoch whose train or test loss is not finite is
   ``diverged_at``; training stops and the curves end at the epoch before (no clipping).
-* Early stopping (patience > 0): stop once the test loss has not improved on its best
+* Early stopping (patience > 0): stop once the held-out loss has not improved on its best
   for ``patience`` epochs; ``stopped_at`` is that epoch, the final parameters are the
   ones of that epoch (not restored to the best; ``best_epoch`` says where it was).
 * Same seed and settings give identical results: the initial weights, the data order
@@ -41,6 +51,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping, NamedTuple
 
@@ -53,14 +64,15 @@ import optimizers
 from classifier import model as mlp
 from classifier.any_optimizer import any_optimizer, index_of, NAMES as OPTIMIZER_NAMES
 from classifier.datasets import Dataset
-from classifier.losses import LOSSES, accuracy, l2_penalty, mean_loss
+from classifier.losses import LOSSES, accuracy, l2_penalty, mean_loss, n_outputs
 from classifier.sharpness import top_hessian_eigenvalue
 
 MAX_EPOCHS = 2000
-MAX_SNAPSHOTS = 200  # parameter copies kept per run (each up to ~13k floats)
+MAX_SNAPSHOTS = 200  # parameter copies kept per run (each up to ~30k floats: 8 x 64)
 CACHE_SIZE = 16
 CHUNK_STEPS = 2048  # optimizer steps per compiled call, roughly: sets the progress granularity
 MIN_CHUNK_EPOCHS, MAX_CHUNK_EPOCHS = 5, 50
+MAX_UPDATE_POINTS = 4000  # per-update losses kept per run (every k-th update)
 
 
 
@@ -96,6 +108,7 @@ class TrainConfig:
     epochs: int = 300
     l2: float = 0.0
     dropout: float = 0.0
+    batch_norm: bool = False  # compiled in: the program's shape changes
     patience: int = 0
     seed: int = 0
     n_snapshots: int = 20
@@ -103,7 +116,7 @@ class TrainConfig:
     sharpness_iters: int = 20  # Lanczos steps per sharpness estimate
 
     def architecture(self, n_classes: int) -> mlp.Architecture:
-        return mlp.Architecture(tuple(self.hidden), self.activation, 2, n_classes)
+        return mlp.Architecture(tuple(self.hidden), self.activation, 2, n_outputs(self.loss, n_classes))
 
     def resolved_hyperparams(self) -> dict[str, float]:
         """Registry defaults overridden by ``hyperparams``."""
@@ -145,7 +158,7 @@ class TrainResult:
     layer_names: tuple[str, ...]
     epoch: np.ndarray  # (n,) 0..last recorded epoch
     train_loss: np.ndarray  # (n,)
-    test_loss: np.ndarray
+    test_loss: np.ndarray  # the held-out set's per epoch; with a validation set NaN but the last
     train_acc: np.ndarray
     test_acc: np.ndarray
     grad_norms: np.ndarray  # (n, n_layers)
@@ -156,8 +169,21 @@ class TrainResult:
     status: Status
     diverged_at: int | None
     stopped_at: int | None  # early-stopping epoch
-    best_epoch: int  # epoch of the lowest test loss
+    best_epoch: int  # epoch of the lowest held-out (validation, else test) loss
     steps_per_epoch: int
+    val_loss: np.ndarray | None = None  # (n,) per epoch, if the data set has a validation set
+    val_acc: np.ndarray | None = None
+    update_epoch: np.ndarray = field(default_factory=lambda: np.zeros(0))  # x of each kept update
+    update_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))  # its mini-batch loss
+
+    @property
+    def has_validation(self) -> bool:
+        return self.val_loss is not None
+
+    @property
+    def held_loss(self) -> np.ndarray:
+        """The per-epoch loss early stopping watches: validation if there is one, else test."""
+        return self.val_loss if self.val_loss is not None else self.test_loss
 
     @property
     def epochs_run(self) -> int:
@@ -186,9 +212,11 @@ class _Static(NamedTuple):
     loss: str
     batch_size: int  # effective; == n_train for full batch
     n_train: int
-    n_test: int
+    n_held: int  # validation points, or test points without a validation set
     chunk: int  # epochs per compiled call
     dropout: bool
+    n_classes: int = 2
+    batch_norm: bool = False
 
     @property
     def full_batch(self) -> bool:
@@ -202,13 +230,14 @@ class _Static(NamedTuple):
     def reuse_gradient(self) -> bool:
         """Full batch without dropout: the end-of-epoch gradient that is recorded IS the
         next step's data gradient, so it is computed once (halves the work per epoch)."""
-        return self.full_batch and not self.dropout
+        return self.full_batch and not self.dropout and not self.batch_norm
 
 
 class _Carry(NamedTuple):
     params: mlp.Params
     opt_state: object
     grad: mlp.Params  # full-batch data-loss gradient at params (reused by full-batch steps)
+    loss: jax.Array  # full-batch train data loss at params (the reused step's loss)
     best: jax.Array  # lowest test loss so far
     since: jax.Array  # epochs since it improved
     best_epoch: jax.Array
@@ -249,8 +278,8 @@ def _evaluate(s: _Static, params, data):
     metrics = {
         "train_loss": l_tr,
         "test_loss": mean_loss(logits_te, y_te, s.loss),
-        "train_acc": accuracy(logits_tr, y_tr),
-        "test_acc": accuracy(logits_te, y_te),
+        "train_acc": accuracy(logits_tr, y_tr, s.loss, s.n_classes),
+        "test_acc": accuracy(logits_te, y_te, s.loss, s.n_classes),
         "grad_norms": mlp.layer_norms(g),
     }
     return metrics, g
@@ -280,11 +309,12 @@ def _epoch_orders(s: _Static, key, epochs):
 
 
 def _train_epoch(s: _Static, opt, hp, data, keys, c: _Carry, epoch, order):
-    """One epoch of updates from the carry; returns (params, opt_state)."""
+    """One epoch of updates from the carry; returns (params, opt_state, the data loss of
+    each update's batch at the parameters before it, shape (steps,))."""
     x_tr, y_tr = data[0], data[1]
     if s.reuse_gradient:
         grads = jax.tree.map(jnp.add, c.grad, jax.grad(l2_penalty)(c.params, hp["l2"]))
-        return _apply(opt, c.params, c.opt_state, grads)
+        return (*_apply(opt, c.params, c.opt_state, grads), c.loss[None])
 
     def step(state, batch):
         params, opt_state, t = state
@@ -296,11 +326,17 @@ def _train_epoch(s: _Static, opt, hp, data, keys, c: _Carry, epoch, order):
 
         def objective(p):
             drop_key = jax.random.fold_in(keys["dropout"], t) if s.dropout else None
-            logits = mlp.forward(p, xb, s.activation, hp["dropout"] if s.dropout else None, drop_key)
-            return mean_loss(logits, yb, s.loss, wb) + l2_penalty(p, hp["l2"])
+            logits, stats = mlp.forward_train(p, xb, s.activation, hp["dropout"] if s.dropout else None, drop_key,
+                                              wb)
+            data_loss = mean_loss(logits, yb, s.loss, wb)
+            return data_loss + l2_penalty(p, hp["l2"]), (data_loss, stats)
 
-        params, opt_state = _apply(opt, params, opt_state, jax.grad(objective)(params))
-        return (params, opt_state, t + 1), None
+        grads, (data_loss, stats) = jax.grad(objective, has_aux=True)(params)
+        new, opt_state = _apply(opt, params, opt_state, grads)
+        if s.batch_norm:  # the running averages follow the batch statistics, not the optimizer
+            running = mlp.update_running(params, stats)
+            new = [{**n, "mean": r["mean"], "var": r["var"]} if "mean" in r else n for n, r in zip(new, running)]
+        return (new, opt_state, t + 1), data_loss
 
     if s.full_batch:
         batches, length = None, 1
@@ -309,8 +345,8 @@ def _train_epoch(s: _Static, opt, hp, data, keys, c: _Carry, epoch, order):
         weights = (np.arange(s.steps * s.batch_size) < s.n_train).astype(np.float32)
         batches, length = (order.reshape(s.steps, s.batch_size), jnp.asarray(weights.reshape(s.steps, -1))), None
     t0 = (epoch - 1) * s.steps
-    (params, opt_state, _), _ = jax.lax.scan(step, (c.params, c.opt_state, t0), batches, length=length)
-    return params, opt_state
+    (params, opt_state, _), losses = jax.lax.scan(step, (c.params, c.opt_state, t0), batches, length=length)
+    return params, opt_state, losses
 
 
 def _advance(c: _Carry, epoch, active, metrics, hp, last_epoch) -> tuple:
@@ -341,15 +377,16 @@ def _chunk(s: _Static, carry: _Carry, hp, data, keys, first_epoch, last_epoch):
     def epoch_body(c: _Carry, xs):
         epoch, order = xs
         active = ~c.halted
-        params, opt_state = jax.lax.cond(
+        params, opt_state, losses = jax.lax.cond(
             active & (epoch > 0),
             lambda: _train_epoch(s, opt, hp, data, keys, c, epoch, order),
-            lambda: (c.params, c.opt_state),
+            lambda: (c.params, c.opt_state, jnp.full((s.steps,), jnp.nan, jnp.float32)),
         )
         m, g = _evaluate(s, params, data)
         best, since, best_epoch, halted, status = _advance(c, epoch, active, m, hp, last_epoch)
-        out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(epoch * s.steps)}
-        return _Carry(params, opt_state, g, best, since, best_epoch, halted, status), out
+        out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(epoch * s.steps),
+               "update_loss": losses}
+        return _Carry(params, opt_state, g, m["train_loss"], best, since, best_epoch, halted, status), out
 
     return jax.lax.scan(epoch_body, carry, (epochs, _epoch_orders(s, keys["order"], epochs)))
 
@@ -419,12 +456,13 @@ def _setup(data: Dataset, config: TrainConfig) -> _Setup:
     arch = config.architecture(data.n_classes)
     batch = data.n_train if config.batch_size is None else min(config.batch_size, data.n_train)
     steps = _steps_per_epoch(batch, data.n_train)
-    static = _Static(arch.sizes, arch.activation, config.loss, batch, data.n_train, data.n_test,
-                     _chunk_epochs(steps), config.dropout > 0)
+    held = (data.x_val, data.y_val) if data.n_val > 0 else (data.x_test, data.y_test)
+    static = _Static(arch.sizes, arch.activation, config.loss, batch, data.n_train, len(held[1]),
+                     _chunk_epochs(steps), config.dropout > 0, data.n_classes, bool(config.batch_norm))
     k_init, k_order, k_drop = jax.random.split(jax.random.key(config.seed), 3)
-    arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train), jnp.asarray(data.x_test), jnp.asarray(data.y_test))
+    arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train), jnp.asarray(held[0]), jnp.asarray(held[1]))
     return _Setup(arch, static, _programs(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
-                  _traced_hyperparams(config), mlp.init_params(k_init, arch, config.init))
+                  _traced_hyperparams(config), mlp.init_params(k_init, arch, config.init, config.batch_norm))
 
 
 def initial_state(data: Dataset, config: TrainConfig) -> tuple[list[dict[str, np.ndarray]], dict[str, np.ndarray]]:
@@ -451,18 +489,29 @@ class _Record:
     diverged_at: int | None = None
     stopped_at: int | None = None
     best_epoch: int = 0
+    update_epoch: list[float] = field(default_factory=list)
+    update_loss: list[float] = field(default_factory=list)
+    final_test: tuple[float, float] | None = None  # (loss, accuracy) of the final network, with validation
 
-    def result(self, config: TrainConfig, arch: mlp.Architecture, steps_per_epoch: int) -> TrainResult:
+    def result(self, config: TrainConfig, arch: mlp.Architecture, steps_per_epoch: int,
+               validation: bool = False) -> TrainResult:
         c = self.curves
         n = len(c["train_loss"])
+        held_loss, held_acc = np.asarray(c["test_loss"], np.float64), np.asarray(c["test_acc"], np.float64)
+        if validation:
+            test_loss, test_acc = np.full(n, np.nan), np.full(n, np.nan)
+            if self.final_test is not None and n:
+                test_loss[-1], test_acc[-1] = self.final_test
+        else:
+            test_loss, test_acc = held_loss, held_acc
         return TrainResult(
             config=config,
             layer_names=tuple(arch.layer_names()),
             epoch=np.arange(n),
             train_loss=np.asarray(c["train_loss"], np.float64),
-            test_loss=np.asarray(c["test_loss"], np.float64),
+            test_loss=test_loss,
             train_acc=np.asarray(c["train_acc"], np.float64),
-            test_acc=np.asarray(c["test_acc"], np.float64),
+            test_acc=test_acc,
             grad_norms=np.asarray(c["grad_norms"], np.float64).reshape(n, arch.n_layers),
             learning_rate=np.asarray(c["learning_rate"], np.float64),
             snapshot_epochs=np.asarray(self.snapshot_epochs, int),
@@ -473,7 +522,27 @@ class _Record:
             stopped_at=self.stopped_at,
             best_epoch=self.best_epoch,
             steps_per_epoch=steps_per_epoch,
+            val_loss=held_loss if validation else None,
+            val_acc=held_acc if validation else None,
+            update_epoch=np.asarray(self.update_epoch, np.float64),
+            update_loss=np.asarray(self.update_loss, np.float64),
         )
+
+
+def evaluate(params, x: np.ndarray, y: np.ndarray, activation: str, loss: str,
+             n_classes: int | None = None) -> tuple[float, float]:
+    """(data loss, accuracy) of a network on a set, evaluation mode: how the test set is
+    scored when a validation set does the watching."""
+    if len(y) == 0:
+        return math.nan, math.nan
+    logits = mlp.forward(jax.tree.map(jnp.asarray, params), jnp.asarray(x), activation)
+    y = jnp.asarray(y)
+    return float(mean_loss(logits, y, loss)), float(accuracy(logits, y, loss, n_classes))
+
+
+def update_stride(epochs: int, steps_per_epoch: int) -> int:
+    """Every k-th update's loss is kept, so a run keeps at most MAX_UPDATE_POINTS."""
+    return max(1, -(-epochs * steps_per_epoch // MAX_UPDATE_POINTS))
 
 
 def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
@@ -482,6 +551,8 @@ def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
     record = _Record(curves={k: [] for k in _CURVES}, snapshot_epochs=[], snapshots=[])
     plan = set(snapshot_plan(config.epochs, config.n_snapshots).tolist())
     last_good = mlp.to_numpy(params)
+    validation = data.n_val > 0
+    stride = update_stride(config.epochs, steps)
 
     def sharpness_of(p) -> float:
         return top_hessian_eigenvalue(p, arrays[0], arrays[1], arch.activation, config.loss, hp["l2"],
@@ -495,7 +566,8 @@ def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
 
     zero = jnp.zeros([], jnp.int32)
     carry = _Carry(params, prog.init(params, hp), jax.tree.map(jnp.zeros_like, params),
-                   jnp.asarray(jnp.inf, jnp.float32), zero, zero, jnp.zeros([], bool), zero)
+                   jnp.asarray(jnp.nan, jnp.float32), jnp.asarray(jnp.inf, jnp.float32), zero, zero,
+                   jnp.zeros([], bool), zero)
     first = 0  # epoch 0, the initial network, is evaluated by the first chunk
     while record.status is Status.RUNNING:
         carry, out = prog.chunk(carry, hp, arrays, keys, jnp.asarray(first, jnp.int32),
@@ -511,6 +583,14 @@ def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
         for k in _CURVES:
             record.curves[k].extend(np.asarray(out[k])[:keep])
         end = first + keep - 1  # last kept epoch
+        losses = np.asarray(out["update_loss"])
+        for i, e in enumerate(range(first, end + 1)):
+            if e == 0:
+                continue  # the initial network: no update
+            t = (e - 1) * steps + np.arange(steps)
+            chosen = t % stride == 0
+            record.update_epoch.extend(((e - 1) + np.arange(steps)[chosen] / steps).tolist())
+            record.update_loss.extend(losses[i][chosen].astype(np.float64).tolist())
         for i, e in enumerate(range(first, end + 1)):
             if e in plan:
                 add_snapshot(e, _host_params(stacked, i))
@@ -523,8 +603,12 @@ def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
         record.best_epoch = int(carry.best_epoch)
         if record.status is Status.EARLY_STOPPED:
             record.stopped_at = first + n_ran - 1
+        if validation and record.status is not Status.RUNNING:
+            # The test set's one use: the final network (the last kept one).
+            record.final_test = evaluate(record.snapshots[-1], data.x_test, data.y_test, arch.activation, config.loss,
+                                         data.n_classes)
         first += n_ran
-        yield record.result(config, arch, steps)
+        yield record.result(config, arch, steps, validation)
 
 
 def train(

@@ -17,8 +17,10 @@ handed in as plain parameters:
 from __future__ import annotations
 
 import enum
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Mapping, NamedTuple, Protocol
 
 import numpy as np
@@ -30,7 +32,7 @@ from classifier import train as training
 from classifier.boundary import probability_grid
 from classifier.datasets import Dataset
 from classifier.gradcheck import GradCheckResult, gradient_check
-from classifier.losses import LOSSES
+from classifier.losses import LOSSES, n_outputs
 from classifier.train import MAX_EPOCHS, TrainConfig, TrainResult
 from experiments.common import Hypers, ScheduleChoice
 from experiments.schema import Notice, group, setting
@@ -59,6 +61,8 @@ L2_RANGE = (1e-5, 1.0)  # the L2 slider's positions besides 0 (log spaced)
 GRADCHECK_TOL = 1e-6
 # Verdicts on a run, thresholds a student can check against the charts:
 VANISHING_RATIO = 1e-3  # first layer's gradient norm / the output layer's, at epoch 0
+EXPLODING_RATIO = 10.0  # ... and above this, exploding gradients
+MAX_HELD_SHARE = 0.9  # test share + validation share: at least a tenth of the points train
 OVERFIT_RISE = 0.25  # final test loss this much (relative) above its lowest, train loss still falling
 LOG_AXIS_RISE = 10.0  # a loss peak this many times the starting loss: loss drawn on a log axis
 
@@ -73,14 +77,22 @@ class Lesson(str, enum.Enum):
     """One-click set-ups; each changes these settings from the defaults."""
 
     VANISHING = "vanishing"
+    EXPLODING = "exploding"
     BAD_SCALE = "bad_scale"
+    CLASS_INDEX = "class_index"
     OVERFITTING = "overfitting"
     EDGE_OF_STABILITY = "edge_of_stability"
 
 
 LESSONS: dict[Lesson, dict[str, object]] = {
     Lesson.VANISHING: {"c.layers": 4, "c.act": "sigmoid", "c.init": "small", "c.opt": "gd"},
+    # Eight tanh layers of 64 with N(0, 1) weights: each layer multiplies the backward
+    # signal by about sqrt(64 * E[tanh'(z)^2]) > 1, so the first layer's gradient is ~100x the last's.
+    Lesson.EXPLODING: {"c.layers": 8, "c.width": 64, "c.act": "tanh", "c.init": "normal", "c.opt": "gd",
+                       "gd.learning_rate": 0.01},
     Lesson.BAD_SCALE: {"c.badscale": True, "c.opt": "gd"},
+    # Classes 1, 3, 2 in a row: a linear model of the class NUMBER cannot put 3 between 1 and 2.
+    Lesson.CLASS_INDEX: {"c.data": "row", "c.classes": 3, "c.loss": "index", "c.layers": 0},
     Lesson.OVERFITTING: {"c.points": 200, "c.noise": 0.4, "c.layers": 3, "c.width": 64, "c.act": "relu",
                          "c.init": "he", "c.epochs": 500},
     Lesson.EDGE_OF_STABILITY: {"c.opt": "gd", "gd.learning_rate": 2.0, "c.sharp": True},
@@ -98,6 +110,7 @@ class Settings(SettingsMixin):
     noise: float = setting(0.15, "float", 0.0, 0.5, key="c.noise")
     points: int = setting(400, "int", datasets.MIN_POINTS, datasets.MAX_POINTS, key="c.points")
     test_share: float = setting(0.3, "float", 0.1, 0.9, key="c.test")
+    val_share: float = setting(0.0, "float", 0.0, 0.5, key="c.val")  # 0: no validation set
     seed: int = setting(0, "int", 0, 2**31 - 1, key="c.seed")
     badly_scaled: bool = setting(False, "bool", key="c.badscale")
     normalize: bool = setting(False, "bool", key="c.norm")
@@ -108,6 +121,7 @@ class Settings(SettingsMixin):
     loss: str = setting("cross_entropy", "choice", choices=tuple(LOSSES), key="c.loss")
     l2: float = setting(0.0, "float", 0.0, L2_RANGE[1], key="c.l2")
     dropout: float = setting(0.0, "float", 0.0, mlp.MAX_DROPOUT, key="c.dropout")
+    batch_norm: bool = setting(False, "bool", key="c.bn")
     early_stopping: bool = setting(False, "bool", key="c.es")
     patience: int = setting(20, "int", 1, 500, key="c.patience")
     batching: str = setting(Batching.FULL.value, "choice", choices=tuple(b.value for b in Batching), key="c.batch")
@@ -137,10 +151,11 @@ class Settings(SettingsMixin):
 
     def data_params(self) -> DataParams:
         return DataParams(self.data, int(self.points), float(self.noise), float(self.test_share), int(self.seed),
-                          int(self.classes), bool(self.badly_scaled), bool(self.normalize))
+                          int(self.classes), bool(self.badly_scaled), bool(self.normalize), float(self.val_share))
 
     def architecture(self) -> mlp.Architecture:
-        return mlp.Architecture((int(self.width),) * int(self.layers), self.activation, 2, int(self.classes))
+        return mlp.Architecture((int(self.width),) * int(self.layers), self.activation, 2,
+                                n_outputs(self.loss, int(self.classes)))
 
 
 @dataclass(frozen=True)
@@ -155,10 +170,11 @@ class DataParams:
     n_classes: int
     badly_scaled: bool
     normalize: bool
+    val_fraction: float = 0.0
 
     def make(self) -> Dataset:
         return datasets.make_dataset(self.name, self.n_points, self.noise, self.test_fraction, self.seed,
-                                     self.n_classes, self.badly_scaled, self.normalize)
+                                     self.n_classes, self.badly_scaled, self.normalize, self.val_fraction)
 
 
 # ---------------------------------------------------------------------------------------
@@ -177,6 +193,11 @@ def settle(settings: Settings) -> tuple[Settings, list[Notice]]:
         fixed["c.classes"] = offered[0]
         notices.append(Notice("classifier.notice.classes", {"data": settings.data, "asked": settings.classes,
                                                             "offered": offered[0]}))
+    if settings.test_share + settings.val_share > MAX_HELD_SHARE + 1e-9:
+        used = round(max(0.0, MAX_HELD_SHARE - settings.test_share), 2)
+        fixed["c.val"] = used
+        notices.append(Notice("classifier.notice.val", {"asked": settings.val_share, "test": settings.test_share,
+                                                        "used": used}))
     if 0 < settings.l2 < L2_RANGE[0]:
         fixed["c.l2"] = 0.0
         notices.append(Notice("classifier.notice.l2_off", {"asked": settings.l2, "smallest": L2_RANGE[0]}))
@@ -201,7 +222,7 @@ def config_for(settings: Settings, optimizer: str, epochs: int, n_snapshots: int
     base = TrainConfig(
         hidden=(int(settings.width),) * int(settings.layers), activation=settings.activation, init=settings.init,
         loss=settings.loss, batch_size=settings.batch, epochs=int(epochs), l2=float(settings.l2),
-        dropout=float(settings.dropout), patience=int(settings.patience) if settings.early_stopping else 0,
+        dropout=float(settings.dropout), batch_norm=bool(settings.batch_norm), patience=int(settings.patience) if settings.early_stopping else 0,
         seed=int(settings.seed), n_snapshots=n_snapshots, schedule=settings.schedule.config(),
         track_sharpness=bool(sharpness),
     )
@@ -286,6 +307,33 @@ def plan(settings: Settings, data: Dataset, is_cached: Callable[[DataParams, Tra
     return Plan(p, race, arch.n_params, data.n_train, batch, steps, wanted, asked_epochs, sharp, cut, configs)
 
 
+BATCH_TIMES = Path(__file__).resolve().parents[1] / "benchmarks" / "batch_epoch_times.json"
+
+
+class BatchTiming(NamedTuple):
+    """Seconds per epoch and per update against batch size, as measured on the server by
+    benchmarks/bench_batch_epoch.py (a file of data, with its date)."""
+
+    measured: str
+    machine: str
+    n_train: int
+    batch: tuple[int, ...]
+    per_epoch: tuple[float, ...]
+    per_update: tuple[float, ...]
+
+
+def batch_timing(path: Path = BATCH_TIMES) -> BatchTiming | None:
+    """The stored measurement, or None if there is none (the page then draws no chart)."""
+    try:
+        raw = json.loads(path.read_text())
+        rows = raw["rows"]
+        return BatchTiming(str(raw["measured"]), str(raw["machine"]), int(raw["n_train"]),
+                           tuple(int(r["batch"]) for r in rows), tuple(float(r["seconds_per_epoch"]) for r in rows),
+                           tuple(float(r["seconds_per_update"]) for r in rows))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def lesson(which: Lesson) -> Settings:
     """The defaults with a lesson's own settings."""
     return Settings().replace(**LESSONS[which])
@@ -338,7 +386,8 @@ class Uncached:
 
     @staticmethod
     def boundary(p: DataParams, result: TrainResult, epoch: int) -> Grid:
-        return probability_grid(result.snapshot_at(epoch), p.make(), result.config.activation, BOUNDARY_RESOLUTION)
+        return probability_grid(result.snapshot_at(epoch), p.make(), result.config.activation, BOUNDARY_RESOLUTION,
+                                loss=result.config.loss)
 
     @staticmethod
     def grad_check(p: DataParams, result: TrainResult, epoch: int) -> GradCheckResult:
@@ -352,8 +401,10 @@ def check_gradients(data: Dataset, result: TrainResult, epoch: int) -> GradCheck
     """Back-propagation vs central differences (float64) for the network at ``epoch``, on
     the objective the run minimised (its loss and L2 strength, no dropout)."""
     config = result.config
-    return gradient_check(result.snapshot_at(epoch), data.x_train, data.y_train, config.activation,
-                          loss=config.loss, l2=config.l2, seed=config.seed)
+    params = result.snapshot_at(epoch)
+    n_params = sum(int(np.size(v)) for layer in params for v in layer.values())
+    return gradient_check(params, data.x_train, data.y_train, config.activation, loss=config.loss, l2=config.l2,
+                          seed=config.seed, max_coords_per_layer=budget.gradcheck_coords_per_layer(len(params), n_params))
 
 
 def training_job(plan: Plan, todo: tuple[str, ...], store: Store) -> TrainingJob:
@@ -399,12 +450,20 @@ class RunVerdict(NamedTuple):
     outcome: Outcome
     learning_rate: float
     epoch: int | None  # where it diverged or stopped
-    best_epoch: int  # lowest test loss
+    best_epoch: int  # lowest held-out loss (validation, else test)
     first_loss: float
     last_loss: float
 
 
 class Vanishing(NamedTuple):
+    """Epoch 0's gradient norms: the first layer's is ``ratio`` times the output layer's."""
+
+    first: float
+    last: float
+    ratio: float
+
+
+class Exploding(NamedTuple):
     """Epoch 0's gradient norms: the first layer's is ``ratio`` times the output layer's."""
 
     first: float
@@ -446,20 +505,32 @@ def verdict(result: TrainResult) -> RunVerdict:
     return RunVerdict(outcome, lr, epoch, int(result.best_epoch), first, last)
 
 
-def vanishing(result: TrainResult) -> Vanishing | None:
-    """Vanishing gradients at the start: the first layer's gradient far below the output's."""
+def _first_to_last(result: TrainResult) -> tuple[float, float, float] | None:
+    """Epoch 0's gradient norms of the first and the output layer, and their ratio."""
     if result.grad_norms.shape[1] < 2:
         return None
     first, last = float(result.grad_norms[0, 0]), float(result.grad_norms[0, -1])
     if not (last > 0 and math.isfinite(first)):
         return None
-    ratio = first / last
-    return Vanishing(first, last, ratio) if ratio < VANISHING_RATIO else None
+    return first, last, first / last
+
+
+def vanishing(result: TrainResult) -> Vanishing | None:
+    """Vanishing gradients at the start: the first layer's gradient far below the output's."""
+    norms = _first_to_last(result)
+    return Vanishing(*norms) if norms is not None and norms[2] < VANISHING_RATIO else None
+
+
+def exploding(result: TrainResult) -> Exploding | None:
+    """Exploding gradients at the start: the first layer's gradient far above the output's."""
+    norms = _first_to_last(result)
+    return Exploding(*norms) if norms is not None and norms[2] > EXPLODING_RATIO else None
 
 
 def overfitting(result: TrainResult) -> Overfitting | None:
-    """The test loss rose well above its lowest while the training loss kept falling."""
-    test, train = result.test_loss, result.train_loss
+    """The held-out (validation, else test) loss rose well above its lowest while the
+    training loss kept falling."""
+    test, train = getattr(result, "held_loss", result.test_loss), result.train_loss
     if len(test) < 3 or not np.all(np.isfinite(test)):
         return None
     best = int(np.argmin(test))
@@ -510,6 +581,7 @@ class Result:
     markers: bool  # a run with one or two points: lines alone would not show
     decade_ticks: bool  # gradient norms span at least a decade
     vanishing: Vanishing | None
+    exploding: Exploding | None
     overfitting: Overfitting | None
     check: GradCheck | None
 
@@ -548,16 +620,21 @@ def run(settings: Settings, store: Store = UNCACHED, runner: Runner | None = Non
     if note is not None:
         notices.append(note)
     i_at = min(at, len(r.train_acc) - 1)
+    test_acc_at = float(r.test_acc[i_at])
+    if r.has_validation and not math.isfinite(test_acc_at):
+        # The test set scores the network shown, and nothing else: it never steers training.
+        test_acc_at = training.evaluate(r.snapshot_at(at), data.x_test, data.y_test, r.config.activation,
+                                        r.config.loss, data.n_classes)[1]
     start = max(float(x.train_loss[0]) for x in results.values())
-    peak = max(float(np.nanmax(np.r_[x.train_loss, x.test_loss])) for x in results.values())
+    peak = max(float(np.nanmax(np.r_[x.train_loss, x.held_loss])) for x in results.values())
     positive = r.grad_norms[r.grad_norms > 0]
     check = grad_check_verdict(store.grad_check(p, r, at)) if settings.gradcheck else None
     return Result(
         settings=settings.replace(**{"c.at": at}), notices=tuple(notices), data=data, arch=settings.architecture(),
         plan=the_plan, runs=results, verdicts={k: verdict(x) for k, x in results.items()}, shown=shown,
         kept_epochs=kept, at=at, boundary=store.boundary(p, r, at), train_acc_at=float(r.train_acc[i_at]),
-        test_acc_at=float(r.test_acc[i_at]), log_loss_axis=peak > LOG_AXIS_RISE * start,
+        test_acc_at=test_acc_at, log_loss_axis=peak > LOG_AXIS_RISE * start,
         markers=any(len(x.epoch) < 3 for x in results.values()),
         decade_ticks=bool(positive.size and np.log10(positive.max() / positive.min()) >= 1),
-        vanishing=vanishing(r), overfitting=overfitting(r), check=check,
+        vanishing=vanishing(r), exploding=exploding(r), overfitting=overfitting(r), check=check,
     )

@@ -46,7 +46,8 @@ data, arch = cache.dataset(settings.data_params()), settings.architecture()
 st.markdown(t("classifier.summary", data=data_title(settings.data), classes=settings.classes,
               lesson=t(f"classifier.data.{settings.data}.lesson"), train=data.n_train, test=data.n_test,
               sizes=t("classifier.sizes_separator").join(str(s) for s in arch.sizes),
-              activation=t(f"classifier.activation.{arch.activation}"), params=arch.n_params))
+              activation=t(f"classifier.activation.{arch.activation}"), params=arch.n_params)
+            + (" " + t("classifier.summary_val", val=data.n_val) if data.n_val else ""))
 progress_slot = st.empty()  # near the top, so a long run's progress is in view
 controls.lessons()
 settings = controls.optimizer_row(data.n_train)
@@ -95,9 +96,11 @@ with left:
     st.caption(t("classifier.boundary.caption_two" if data.n_classes == 2 else "classifier.boundary.caption_many")
                + (" " + t("classifier.boundary.normalized") if data.normalized else ""))
 with right:
-    plotly_chart(charts.curves_figure(result.runs, title=t("classifier.curves.title"), at=at, height=520,
-                                      log_loss=result.log_loss_axis, markers=result.markers), width="stretch")
-    st.caption(t("classifier.curves.caption"))
+    val = shown.has_validation
+    plotly_chart(charts.curves_figure(result.runs, title=t("classifier.curves.title" + ("_val" if val else "")), at=at,
+                                      height=520, log_loss=result.log_loss_axis, markers=result.markers),
+                 width="stretch")
+    st.caption(t("classifier.curves.caption") + (" " + t("classifier.curves.caption_val") if val else ""))
     if (o := result.overfitting) is not None:
         st.caption(t("classifier.verdict.overfitting", best=o.best_epoch, lowest=o.best_test_loss,
                      final=o.final_test_loss))
@@ -108,8 +111,9 @@ with g1:
     plotly_chart(charts.gradient_norms_figure(shown.epoch, shown.grad_norms, shown.layer_names, title=norms_title,
                                               decade_ticks=result.decade_ticks), width="stretch")
     st.caption(t("classifier.norms.caption"))
-    if result.vanishing is not None:
-        st.caption(t("classifier.verdict.vanishing", **result.vanishing._asdict()))
+    for name, found in (("vanishing", result.vanishing), ("exploding", result.exploding)):
+        if found is not None:
+            st.caption(t(f"classifier.verdict.{name}", **found._asdict()))
 with g2:
     st.toggle(**widget_args("sharp"))
     if result.plan.budget.dropped_sharpness:

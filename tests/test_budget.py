@@ -19,7 +19,7 @@ from experiments.classifier import MAX_UPDATES  # the cap on updates per run the
 from optimizers import budget as ob
 from optimizers import sweeps
 
-# The Classifier page's largest network and data set: 4 x 64 ReLU, 5,000 points with the
+# The Classifier page's largest network and data set: 8 x 64 ReLU, 5,000 points with the
 # smallest test share (0.1), so 4,500 training points.
 BIG = mlp.Architecture((mlp.MAX_WIDTH,) * mlp.MAX_HIDDEN_LAYERS, "relu", 2, 3)
 N_TRAIN = int(datasets.MAX_POINTS * 0.9)
@@ -72,12 +72,12 @@ def test_a_default_request_is_not_cut():
 
 def test_cached_runs_are_not_counted():
     shape = big_shape(None)
-    per_run = cb.run_work(shape, 300, 51, False)
+    per_run = cb.run_work(shape, 100, 51, False)
     runs = 10
     assert runs * per_run > cb.CLASSIFIER_CAP > per_run + cb.gradcheck_work(shape)  # ten do not fit, one does
-    nothing_cached = cb.plan_training(cb.TrainingRequest(shape, 300, 51, False, runs, cached=0))
-    nine_cached = cb.plan_training(cb.TrainingRequest(shape, 300, 51, False, runs, cached=9))
-    all_cached = cb.plan_training(cb.TrainingRequest(shape, 300, 51, False, runs, cached=10))
+    nothing_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=0))
+    nine_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=9))
+    all_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=10))
     assert nothing_cached.cut
     assert not nine_cached.cut and nine_cached.work == pytest.approx(per_run)
     assert not all_cached.cut and all_cached.work == 0
@@ -193,3 +193,12 @@ def test_runs_in_chunks_match_one_call():
                            progress=lambda done, total: None)
     np.testing.assert_array_equal(one.hit_at, chunked.hit_at)
     assert math.isclose(float(np.nansum(one.final_losses)), float(np.nansum(chunked.final_losses)), rel_tol=1e-6)
+
+
+def test_the_gradient_check_of_a_deep_network_stays_within_its_share():
+    """8 x 64: 64 coordinates in each of 9 layers would cost four times the 4 x 64 check."""
+    assert cb.gradcheck_coords_per_layer(BIG.n_layers, BIG.n_params) < cb.GRADCHECK_COORDS_PER_LAYER
+    assert cb.gradcheck_work(big_shape(None)) <= cb.GRADCHECK_MAX_WORK
+    four = mlp.Architecture((64,) * 4, "relu", 2, 3)
+    assert cb.gradcheck_coords_per_layer(four.n_layers, four.n_params) == 64  # as before for 4 x 64
+    assert cb.gradcheck_coords_per_layer(3, 354) == 64

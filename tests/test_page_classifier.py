@@ -91,7 +91,7 @@ def test_compare_three_optimizers_from_the_same_start():
     at.run()
     assert not at.exception
     spec = curves(at)
-    assert len(spec["data"]) == 12  # 4 curves per optimizer
+    assert len(spec["data"]) == 15  # 4 curves per optimizer and the thin line of its updates
     first = [curve(spec, k, "train", "loss")[0] for k in ("gd", "momentum", "adam")]
     assert first[0] == first[1] == first[2]  # same initial weights
     assert all(curve(spec, k, "test", "acc")[-1] > 0.85 for k in ("gd", "momentum", "adam"))
@@ -277,3 +277,78 @@ def test_notices_name_what_was_reset_and_the_page_uses_it():
     assert at.session_state["c.classes"] == 2 and at.session_state["c.show"] == "gd"
     assert boundary(at)["layout"]["title"]["text"].startswith("Gradient descent")
     assert "c.classes" not in at.query_params  # the URL now says what is shown
+
+
+def test_a_validation_share_moves_the_dashed_curves_and_early_stopping_to_it():
+    at = open_page(PAGE, {"c.es": "1", "c.patience": "10", "c.points": "200", "c.noise": "0.4", "c.layers": "3",
+                          "c.width": "64", "c.act": "relu", "c.init": "he", "c.epochs": "300"})
+    at.run()
+    assert not at.exception
+    at.slider(key="c.val").set_value(0.25).run()
+    assert not at.exception and at.query_params["c.val"] == "0.25"
+    spec = curves(at)
+    assert "dashed: validation" in spec["layout"]["title"]["text"]
+    val = curve(spec, "adam", "validation", "loss")
+    assert not any(t["name"].endswith("· test") for t in spec["data"])  # the test set draws no curve
+    info = " ".join(texts(at, "info"))
+    stop, best = (int(info.split(word)[1].split("*")[0].split(" ")[0]) for word in ("stopping at epoch ", "lowest at epoch "))
+    assert "The validation loss was lowest" in info and stop - best == 10 and best == int(np.argmin(val))
+    assert "The test set is used once" in " ".join(texts(at, "caption"))
+    n_boundary = sum(len(arr(t["x"])) for t in boundary(at)["data"] if t.get("name", "").startswith("train class"))
+    assert n_boundary == 200 - 60 - 50  # test 0.3, validation 0.25 of 200 points
+
+
+def test_each_update_is_drawn_as_a_thin_line_with_mini_batches():
+    at = open_page(PAGE, {"c.batch": "mini", "c.bs": "32", "c.epochs": "20"})
+    at.run()
+    assert not at.exception
+    spec = curves(at)
+    thin = next(t for t in spec["data"] if t["name"].endswith("each update"))
+    x, y = arr(thin["x"]), arr(thin["y"])
+    assert len(y) == 20 * 9 and thin["line"]["width"] == 1  # ceil(280 / 32) = 9 updates per epoch
+    np.testing.assert_allclose(x[:3], [0, 1 / 9, 2 / 9])
+    assert np.std(np.diff(y)) > np.std(np.diff(curve(spec, "adam", "train", "loss")))  # noisier than the epochs
+
+
+def test_the_exploding_gradients_preset():
+    at = open_page(PAGE)
+    at.run()
+    next(b for b in at.button if b.label == "Exploding gradients").click().run()
+    assert not at.exception
+    assert (at.session_state["c.layers"], at.session_state["c.width"], at.session_state["c.init"]) == (8, 64, "normal")
+    norms = next(s for s in chart_specs(at) if "Gradient norm per layer" in s["layout"]["title"]["text"])
+    first, last = (arr(next(t for t in norms["data"] if t["name"].startswith(n))["y"]) for n in ("layer 1", "layer 9"))
+    assert first[0] > 50 * last[0]
+    assert "Exploding gradients here" in " ".join(texts(at, "caption"))
+
+
+def test_the_class_index_preset_and_its_loss():
+    at = open_page(PAGE)
+    at.run()
+    next(b for b in at.button if b.label == "One-hot vs a class index").click().run()
+    assert not at.exception
+    assert (at.session_state["c.data"], at.session_state["c.loss"], at.session_state["c.layers"]) == ("row", "index", 0)
+    assert curve(curves(at), "adam", "train", "acc")[-1] < 0.75
+    at.radio(key="c.loss").set_value("cross_entropy").run()
+    assert not at.exception and curve(curves(at), "adam", "train", "acc")[-1] > 0.95
+
+
+def test_the_measured_time_per_epoch_is_drawn_in_the_batch_size_idea(default_run):
+    from experiments import classifier as ex
+
+    timing = ex.batch_timing()
+    spec = next(s for s in chart_specs(default_run) if "Time per epoch" in s["layout"]["title"]["text"])
+    np.testing.assert_allclose(arr(spec["data"][0]["y"]), 1e3 * np.asarray(timing.per_epoch), rtol=1e-5)
+    assert f"on {timing.measured}" in " ".join(texts(default_run, "caption"))
+
+
+def test_the_batch_normalization_switch_rescues_a_deep_sigmoid_network():
+    at = open_page(PAGE, {"c.layers": "4", "c.act": "sigmoid", "c.opt": "gd", "c.batch": "mini", "c.bs": "32",
+                          "c.epochs": "30"})
+    at.run()
+    assert not at.exception and curve(curves(at), "gd", "train", "acc")[-1] < 0.6
+    at.toggle(key="c.bn").set_value(True).run()
+    assert not at.exception and at.query_params["c.bn"] == "1"
+    assert curve(curves(at), "gd", "train", "acc")[-1] > 0.9
+    at.toggle(key="c.gc").set_value(True).run()  # back-propagation through the running averages checks out
+    assert not at.exception and "below the 1e-06 threshold" in " ".join(e.value for e in at.markdown)

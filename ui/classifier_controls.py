@@ -23,6 +23,7 @@ from experiments.schema import Notice
 from ui import urlstate
 from ui.controls import bias_ratio_chart, hyper_help, hyper_key, hyper_widget, log_grid, number_widget
 from ui.controls import rule_formula, schedule_expander
+from ui.plots import plotly_chart
 
 # Message box and icon of each run outcome worth a box above the charts.
 VERDICT_BOXES = {ex.Outcome.DIVERGED: (st.error, "💥"), ex.Outcome.EARLY_STOPPED: (st.info, "✋"),
@@ -82,7 +83,7 @@ def sidebar() -> None:
         st.selectbox(options=datasets.names(), format_func=data_title, **w("data"))
         if len(offered := datasets.DATASETS[S["c.data"]].classes) > 1:
             st.radio(options=list(offered), horizontal=True, **w("classes"))
-        for name, step in (("noise", 0.01), ("points", 10), ("test", 0.05)):
+        for name, step in (("noise", 0.01), ("points", 10), ("test", 0.05), ("val", 0.05)):
             st.slider(step=step, **w(name, ranged=True, most=datasets.MAX_POINTS))
         st.number_input(step=1, **w("seed", ranged=True))
         for name in ("badscale", "norm"):
@@ -93,6 +94,8 @@ def sidebar() -> None:
             st.slider(**w("width", ranged=True))
         st.selectbox(options=list(mlp.ACTIVATIONS), format_func=choice_title("activation"), **w("act"))
         st.selectbox(options=list(mlp.INITS), format_func=choice_title("init"), **w("init"))
+        if S["c.layers"] > 0:
+            st.toggle(**w("bn"))
         st.markdown(f"#### {t('classifier.section.training')}")
         st.radio(options=list(LOSSES), format_func=choice_title("loss"), horizontal=True, **w("loss"))
         st.select_slider(options=[0.0] + log_grid(*ex.L2_RANGE, S["c.l2"] or None), format_func=lambda v: f"{v:g}",
@@ -173,8 +176,9 @@ def verdict_boxes(result: ex.Result) -> None:
     """A box per run that diverged, stopped early or ended with a higher loss."""
     for k, v in ((k, v) for k, v in result.verdicts.items() if v.outcome in VERDICT_BOXES):
         box, icon = VERDICT_BOXES[v.outcome]
+        held = t("classifier.chart.validation" if result.runs[k].has_validation else "classifier.chart.test")
         box(t(f"classifier.verdict.{v.outcome.value}", optimizer=optimizer_title(k), **v._asdict(),
-              patience=result.settings.patience, shown_to=(v.epoch or 0) - 1), icon=icon)
+              patience=result.settings.patience, shown_to=(v.epoch or 0) - 1, held=held), icon=icon)
 
 
 def ideas() -> None:
@@ -186,3 +190,19 @@ def ideas() -> None:
                 for formula in formulas:
                     st.latex(formula)
                 st.caption(t(f"classifier.idea.{key}.text"))
+                if key == "batch_size":
+                    batch_timing()
+
+
+def batch_timing() -> None:
+    """The measured time per epoch and per update against batch size (benchmarks/)."""
+    timing = ex.batch_timing()
+    if timing is None:
+        return
+    plotly_chart(charts.batch_timing_figure(timing.batch, timing.per_epoch, timing.per_update,
+                                            title=t("classifier.timing.title")), width="stretch")
+    slow, fast = timing.per_epoch[0], timing.per_epoch[-1]
+    st.caption(t("classifier.timing.caption", n_train=timing.n_train, measured=timing.measured,
+                 machine=timing.machine, small=timing.batch[0], large=timing.batch[-1], slow=1e3 * slow,
+                 fast=1e3 * fast, ratio=timing.per_update[-1] / timing.per_update[0],
+                 examples=timing.batch[-1] // max(timing.batch[0], 1)))

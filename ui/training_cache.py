@@ -118,7 +118,7 @@ def run(p: DataParams, config: TrainConfig, on_chunk: Callable[[int, int], None]
 @st.cache_resource(max_entries=MAX_BOUNDARIES, show_spinner=False, hash_funcs=_HASH)
 def _boundary(p: DataParams, config: TrainConfig, epoch: int, _result: TrainResult) -> Grid:
     return probability_grid(_result.snapshot_at(epoch), dataset(p), _result.config.activation,
-                            experiment.BOUNDARY_RESOLUTION)
+                            experiment.BOUNDARY_RESOLUTION, loss=_result.config.loss)
 
 
 def boundary(p: DataParams, result: TrainResult, epoch: int) -> Grid:
