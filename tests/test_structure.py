@@ -66,3 +66,14 @@ def test_streamlit_and_plotly_internals_only_in_compat():
     assert not found, found
     compat = (ROOT / "ui" / "compat.py").read_text()
     assert INTERNALS.search(compat), "the pattern no longer finds what compat.py holds: it would find nothing elsewhere"
+
+
+def test_every_test_file_the_readme_names_exists():
+    """The README's tables say which test checks what: each named file is there."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(test_[a-z0-9_]+\.py)`", readme))
+    assert len(named) >= 10
+    missing = sorted(n for n in named if not (ROOT / "tests" / n).exists())
+    assert not missing, missing
