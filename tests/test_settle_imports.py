@@ -3,6 +3,7 @@ before its charts, imports it (Plotly looks pandas up in sys.modules without imp
 and a half-imported one raised AttributeError on a Playground rerun under load)."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -19,8 +20,9 @@ def test_every_page_imports_the_frame_before_building_charts() -> None:
     with_charts = []
     for page in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
         text = page.read_text()
-        frame_at = text.find("from ui import frame")
-        assert frame_at != -1, page.name
+        found = re.search(r"^from ui import [^\n]*\bframe\b", text, re.MULTILINE)
+        assert found, page.name
+        frame_at = found.start()
         chart_at = min((i for i in (text.find("plotly_chart("), text.find("_figure(")) if i != -1), default=len(text))
         assert frame_at < chart_at, page.name
         if chart_at < len(text):
