@@ -397,3 +397,27 @@ def batch_timing_figure(batch: Sequence[int], per_epoch: Sequence[float], per_up
     fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.25), margin=_top(title)))
     fig.update_layout(height=360)
     return fig
+
+
+DEPTH_COLORS = {"sigmoid": "#d62728", "relu": "#1f77b4"}
+
+
+def depth_figure(depths: Sequence[int], test_acc: Mapping[str, Sequence[float]], chance: float,
+                 names: Mapping[str, str], title: str = "") -> go.Figure:
+    """Final test accuracy against the number of hidden layers, one line per activation
+    (``names``: its legend entry), and chance (1 / classes) as a dashed line. NaN (a
+    diverged network) leaves a gap."""
+    fig = go.Figure()
+    for i, (act, acc) in enumerate(test_acc.items()):
+        fig.add_trace(go.Scatter(
+            x=list(depths), y=np.asarray(acc, np.float64), mode="lines+markers", name=names[act],
+            line=dict(color=DEPTH_COLORS.get(act, color_of(act, i)), width=2),
+            hovertemplate=t("classifier.depth.hover", name=names[act])))
+    fig.add_hline(y=chance, line=dict(color="gray", dash="dash"))
+    fig.add_annotation(x=1, xref="paper", xanchor="right", y=chance, yanchor="bottom", showarrow=False,
+                       text=t("classifier.depth.chance", chance=chance), font=dict(color="gray"))
+    fig.update_xaxes(title_text=t("classifier.depth.x_axis"), dtick=1)
+    fig.update_yaxes(title_text=t("classifier.depth.y_axis"), range=[0, 1.05], tickformat=".0%")
+    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.25), margin=_top(title)))
+    fig.update_layout(height=380)
+    return fig

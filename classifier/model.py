@@ -70,6 +70,7 @@ class Architecture:
     activation: str = "tanh"
     n_in: int = 2
     n_out: int = 2
+    batch_norm: bool = False  # each hidden layer also learns gamma and beta (its running averages are not learnt)
 
     def __post_init__(self) -> None:
         if len(self.hidden) > MAX_HIDDEN_LAYERS:
@@ -90,7 +91,7 @@ class Architecture:
     @property
     def n_params(self) -> int:
         s = self.sizes
-        return sum(a * b + b for a, b in zip(s[:-1], s[1:]))
+        return sum(a * b + b for a, b in zip(s[:-1], s[1:])) + (2 * sum(self.hidden) if self.batch_norm else 0)
 
     def layer_names(self) -> list[str]:
         return layer_names(self.n_layers)

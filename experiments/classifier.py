@@ -134,6 +134,7 @@ class Settings(SettingsMixin):
     at: int | None = setting(None, "int", 0, MAX_EPOCHS, key="c.at")  # epoch shown; None: the last
     sharpness: bool = setting(False, "bool", key="c.sharp")
     gradcheck: bool = setting(False, "bool", key="c.gc")
+    depth_sweep: bool = setting(False, "bool", key="c.depth")  # experiments/depth.py: accuracy against depth
 
     @property
     def race(self) -> tuple[str, ...]:
@@ -155,7 +156,7 @@ class Settings(SettingsMixin):
 
     def architecture(self) -> mlp.Architecture:
         return mlp.Architecture((int(self.width),) * int(self.layers), self.activation, 2,
-                                n_outputs(self.loss, int(self.classes)))
+                                n_outputs(self.loss, int(self.classes)), bool(self.batch_norm))
 
 
 @dataclass(frozen=True)

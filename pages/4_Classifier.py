@@ -141,6 +141,7 @@ else:
         st.markdown(t(f"classifier.check.{check.verdict.value}", worst=check.worst, tol=ex.GRADCHECK_TOL))
         st.caption(t("classifier.check.caption", checked=check.n_checked))
 
+controls.depth_section(result.settings, data, progress_slot)
 controls.ideas()
 
 urlstate.publish(result.settings, implied={"c.at": kept[-1], "c.show": settings.race[0]})

@@ -19,8 +19,9 @@ from classifier import datasets
 from classifier import model as mlp
 from classifier.losses import LOSSES
 from experiments import classifier as ex
+from experiments import depth
 from experiments.schema import Notice
-from ui import urlstate
+from ui import jobs, urlstate
 from ui.controls import bias_ratio_chart, hyper_help, hyper_key, hyper_widget, log_grid, number_widget
 from ui.controls import rule_formula, schedule_expander
 from ui.plots import plotly_chart
@@ -206,3 +207,30 @@ def batch_timing() -> None:
                  machine=timing.machine, small=timing.batch[0], large=timing.batch[-1], slow=1e3 * slow,
                  fast=1e3 * fast, ratio=timing.per_update[-1] / timing.per_update[0],
                  examples=timing.batch[-1] // max(timing.batch[0], 1)))
+
+
+def depth_section(settings: ex.Settings, data: datasets.Dataset, slot: Any) -> None:
+    """Accuracy against depth, sigmoid against ReLU (experiments/depth.py): trained in the
+    heavy-work queue only when its toggle is on, its result kept for every session."""
+    st.subheader(t("classifier.depth.section"))
+    st.toggle(t("classifier.depth.toggle", deepest=depth.DEPTHS[-1]), key="c.depth", help=t("classifier.depth.help"))
+    if not settings.depth_sweep:
+        st.caption(t("classifier.depth.off"))
+        return
+    plan = depth.plan(settings, data)
+    for n in plan.cuts():
+        st.warning(say(n))
+    say_act = {act: t(f"classifier.activation.{act}") for act, _ in depth.PAIRS}
+
+    def work(report: Callable[[float, str], None]) -> depth.DepthResult:
+        return depth.job(plan, data)(lambda f, n: report(f, t(n.key, **(n.params | (
+            {"activation": say_act[n.params["activation"]]} if "activation" in n.params else {})))))
+
+    result = jobs.cached(repr(("classifier.depth", settings.data_params(), plan.configs)), work,
+                         t("classifier.progress.waiting"), slot)
+    optimizer = settings.race[0] if settings.race else settings.optimizer
+    plotly_chart(charts.depth_figure(result.depths, result.test_acc, result.chance,
+                                     {act: t(f"classifier.depth.{act}") for act in result.test_acc},
+                                     title=t("classifier.depth.title", optimizer=optimizer_title(optimizer),
+                                             epochs=result.epochs, width=settings.width)), width="stretch")
+    st.caption(t("classifier.depth.caption"))
