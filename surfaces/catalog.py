@@ -257,19 +257,22 @@ def _sig(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _cross_entropy() -> Surface:
+def _one_wrong_example(key: str, english_title: str, loss: Callable[[jax.Array], jax.Array], latex_loss: str,
+                       slope: Callable[[float], float], curvature: Callable[[float], float]) -> Surface:
+    """A loss of one example with label 1 through a sigmoid unit, z = w + b, plus a small
+    L2 term (so a minimum exists); ``slope`` and ``curvature`` are the loss's first two
+    derivatives in z, for its minimum on the line w = b."""
     lam = SIGMOID_DECAY
 
     def fn(p: jax.Array) -> jax.Array:
-        return jax.nn.softplus(-(p[0] + p[1])) + 0.5 * lam * (p[0] ** 2 + p[1] ** 2)  # -log sigma(z) = softplus(-z)
+        return loss(p[0] + p[1]) + 0.5 * lam * (p[0] ** 2 + p[1] ** 2)
 
-    # d/dz -log sigma(z) = sigma(z) - 1, d2/dz2 = sigma(z)(1 - sigma(z))
-    u = _sigmoid_critical(lambda z: _sig(z) - 1.0, lambda z: _sig(z) * (1.0 - _sig(z)))
+    u = _sigmoid_critical(slope, curvature)
     return Surface(
-        key="cross_entropy",
-        english_title="Cross-entropy, one wrong example",
+        key=key,
+        english_title=english_title,
         fn=fn,
-        latex=(r"f(x, y) = -\ln \sigma(x + y) + \tfrac{\lambda}{2}\left(x^2 + y^2\right),\quad "
+        latex=(rf"f(x, y) = {latex_loss} + \tfrac{{\lambda}}{{2}}\left(x^2 + y^2\right),\quad "
                r"x = w,\ y = b,\ \lambda = 10^{-4}"),
         domain=((-6.0, 6.0), (-6.0, 6.0)),
         landmarks=(Landmark((u, u), "minimum", GLOBAL_MIN),),
@@ -277,28 +280,21 @@ def _cross_entropy() -> Surface:
     )
 
 
+def _cross_entropy() -> Surface:
+    # -log sigma(z) = softplus(-z); d/dz = sigma(z) - 1, d2/dz2 = sigma(z)(1 - sigma(z))
+    return _one_wrong_example("cross_entropy", "Cross-entropy, one wrong example", lambda z: jax.nn.softplus(-z),
+                              r"-\ln \sigma(x + y)", lambda z: _sig(z) - 1.0, lambda z: _sig(z) * (1.0 - _sig(z)))
+
+
 def _mse_sigmoid() -> Surface:
-    lam = SIGMOID_DECAY
-
-    def fn(p: jax.Array) -> jax.Array:
-        return jax.nn.sigmoid(-(p[0] + p[1])) ** 2 + 0.5 * lam * (p[0] ** 2 + p[1] ** 2)  # (1 - sigma(z))^2
-
     # with s = sigma(z): d/dz (1 - s)^2 = -2 s (1 - s)^2, d2/dz2 = -2 s (1 - s)^2 (1 - 3 s)
     def slope(z: float) -> float:
         s = _sig(z)
         return -2.0 * s * (1.0 - s) ** 2
 
-    u = _sigmoid_critical(slope, lambda z: slope(z) * (1.0 - 3.0 * _sig(z)))
-    return Surface(
-        key="mse_sigmoid",
-        english_title="Squared error, one wrong example",
-        fn=fn,
-        latex=(r"f(x, y) = \left(1 - \sigma(x + y)\right)^2 + \tfrac{\lambda}{2}\left(x^2 + y^2\right),\quad "
-               r"x = w,\ y = b,\ \lambda = 10^{-4}"),
-        domain=((-6.0, 6.0), (-6.0, 6.0)),
-        landmarks=(Landmark((u, u), "minimum", GLOBAL_MIN),),
-        starts=((-5.0, -4.0), (-2.0, -5.0), (5.0, -1.5)),
-    )
+    return _one_wrong_example("mse_sigmoid", "Squared error, one wrong example", lambda z: jax.nn.sigmoid(-z) ** 2,
+                              r"\left(1 - \sigma(x + y)\right)^2", slope,
+                              lambda z: slope(z) * (1.0 - 3.0 * _sig(z)))
 
 
 # --------------------------------------------------------------------- classic benchmarks
