@@ -16,6 +16,7 @@ handed in as plain parameters:
 """
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import math
@@ -47,6 +48,8 @@ CLASSIFIER_LR = {
     "adam": 0.01, "adamw": 0.01, "amsgrad": 0.01, "nadam": 0.01, "radam": 0.01,
 }
 DEFAULT_OPTIMIZER = "adam"
+DEFAULT_DATA = "moons"  # also what a session without its CSV file shows
+CSV = datasets.CSV  # c.data of an uploaded file (Settings.upload holds it)
 DEFAULT_EPOCHS = 200
 DEFAULT_COMPARED = ("gd", "momentum", "adam")
 
@@ -101,11 +104,17 @@ LESSONS: dict[Lesson, dict[str, object]] = {
 
 @dataclass(frozen=True)
 class Settings(SettingsMixin):
-    """Every control of the Classifier page (URL keys as before the refactor)."""
+    """Every control of the Classifier page (URL keys as before the refactor), and the
+    session's uploaded file (``upload``: not a URL setting, a link cannot carry a file).
+
+    With ``c.data=csv`` the file is the data set: noise, points and classes are the
+    file's, the shares, seed, scaling and normalization apply as for a built-in set.
+    Without a file (a shared link, a lesson, a file refused) the default data set is
+    trained and ``run`` says so. ``replace`` keeps the upload."""
 
     hypers: Hypers = group(Hypers, learning_rates=CLASSIFIER_LR)
     schedule: ScheduleChoice = group(ScheduleChoice)
-    data: str = setting("moons", "choice", choices=tuple(datasets.names()), key="c.data")
+    data: str = setting(DEFAULT_DATA, "choice", choices=(*datasets.names(), CSV), key="c.data")
     classes: int = setting(2, "int", 2, 3, key="c.classes")
     noise: float = setting(0.15, "float", 0.0, 0.5, key="c.noise")
     points: int = setting(400, "int", datasets.MIN_POINTS, datasets.MAX_POINTS, key="c.points")
@@ -135,6 +144,32 @@ class Settings(SettingsMixin):
     sharpness: bool = setting(False, "bool", key="c.sharp")
     gradcheck: bool = setting(False, "bool", key="c.gc")
     depth_sweep: bool = setting(False, "bool", key="c.depth")  # experiments/depth.py: accuracy against depth
+    upload: datasets.Upload | None = None  # the session's CSV file, parsed (used when data is CSV)
+
+    def replace(self, **by_key: object) -> "Settings":
+        """A copy with some URL keys changed, the upload kept."""
+        return dataclasses.replace(super().replace(**by_key), upload=self.upload)
+
+    def with_upload(self, upload: datasets.Upload | None) -> "Settings":
+        return dataclasses.replace(self, upload=upload)
+
+    @property
+    def uploaded(self) -> bool:
+        """The data set is the session's own file (CSV chosen and a file there)."""
+        return self.data == CSV and self.upload is not None
+
+    @property
+    def data_name(self) -> str:
+        """The data set trained: the choice, the default one if CSV has no file."""
+        return DEFAULT_DATA if self.data == CSV and self.upload is None else self.data
+
+    @property
+    def n_classes(self) -> int:
+        """Classes of the data set trained (an upload's own; a built-in's from c.classes)."""
+        if self.uploaded:
+            return self.upload.n_classes  # type: ignore[union-attr]
+        offered = datasets.DATASETS[self.data_name].classes
+        return int(self.classes) if self.data != CSV or self.classes in offered else offered[0]
 
     @property
     def race(self) -> tuple[str, ...]:
@@ -151,17 +186,22 @@ class Settings(SettingsMixin):
         return {Batching.FULL: None, Batching.MINI: int(self.batch_size), Batching.SGD: 1}[Batching(self.batching)]
 
     def data_params(self) -> DataParams:
-        return DataParams(self.data, int(self.points), float(self.noise), float(self.test_share), int(self.seed),
-                          int(self.classes), bool(self.badly_scaled), bool(self.normalize), float(self.val_share))
+        if self.uploaded:  # points and noise are the file's: fixed, so the hidden sliders do not change the key
+            u = self.upload
+            return DataParams(CSV, u.n_rows, 0.0, float(self.test_share), int(self.seed), u.n_classes,  # type: ignore
+                              bool(self.badly_scaled), bool(self.normalize), float(self.val_share), u)
+        return DataParams(self.data_name, int(self.points), float(self.noise), float(self.test_share), int(self.seed),
+                          self.n_classes, bool(self.badly_scaled), bool(self.normalize), float(self.val_share))
 
     def architecture(self) -> mlp.Architecture:
         return mlp.Architecture((int(self.width),) * int(self.layers), self.activation, 2,
-                                n_outputs(self.loss, int(self.classes)), bool(self.batch_norm))
+                                n_outputs(self.loss, self.n_classes), bool(self.batch_norm))
 
 
 @dataclass(frozen=True)
 class DataParams:
-    """Everything ``datasets.make_dataset`` needs, as plain numbers (a cache key)."""
+    """Everything ``datasets.make_dataset`` needs, as plain numbers (a cache key); for an
+    uploaded file (name CSV) the file itself, compared and printed by its digest."""
 
     name: str
     n_points: int
@@ -172,8 +212,14 @@ class DataParams:
     badly_scaled: bool
     normalize: bool
     val_fraction: float = 0.0
+    upload: datasets.Upload | None = None
 
     def make(self) -> Dataset:
+        if self.name == CSV:
+            if self.upload is None:
+                raise ValueError("a CSV data set needs its upload")
+            return self.upload.dataset(test_fraction=self.test_fraction, seed=self.seed, normalize=self.normalize,
+                                       val_fraction=self.val_fraction, badly_scaled=self.badly_scaled)
         return datasets.make_dataset(self.name, self.n_points, self.noise, self.test_fraction, self.seed,
                                      self.n_classes, self.badly_scaled, self.normalize, self.val_fraction)
 
@@ -189,8 +235,10 @@ def settle(settings: Settings) -> tuple[Settings, list[Notice]]:
     compared). Idempotent: settled settings come back unchanged, without notices."""
     notices: list[Notice] = []
     fixed: dict[str, object] = {}
-    offered = datasets.DATASETS[settings.data].classes
-    if settings.classes not in offered:
+    if settings.data == CSV:  # the file (or the stand-in data set) decides, and the classes control is hidden
+        if settings.classes != settings.n_classes:
+            fixed["c.classes"] = settings.n_classes
+    elif settings.classes not in (offered := datasets.DATASETS[settings.data].classes):
         fixed["c.classes"] = offered[0]
         notices.append(Notice("classifier.notice.classes", {"data": settings.data, "asked": settings.classes,
                                                             "offered": offered[0]}))
@@ -600,6 +648,8 @@ def run(settings: Settings, store: Store = UNCACHED, runner: Runner | None = Non
     settings, notices = settle(settings)
     if not settings.race:
         raise ValueError("no optimizer to train")
+    if settings.data == CSV and settings.upload is None:
+        notices.append(Notice("classifier.csv.missing", {"data": settings.data_name}))
     p = settings.data_params()
     data = store.dataset(p)
     if settings.batch is not None and settings.batch > 1 and settings.batch >= data.n_train:

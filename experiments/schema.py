@@ -17,7 +17,7 @@ defaults, so a shared address stays short) and ``from_values`` / ``values`` (the
 mapping of URL key to value that the page's widgets read and write in session state).
 
 No Streamlit here: notices are ``Notice(key, params)``, rendered by ``ui`` through the
-message catalog, with every value that came from the URL shown through ``ui.echo``.
+message catalog, with every value that came from the URL shown through ``catalog.echo``.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ notices = urlstate.restore(ex.Settings)
 keep_state(f.key for f in ex.Settings.schema())
 S = st.session_state
 
-asked = urlstate.current(ex.Settings)
+asked = controls.current()  # with the session's uploaded file, if any
 settled, fixes = ex.settle(asked)  # values other settings rule out, replaced before their widgets
 S.update({k: v for k, v in settled.values().items() if v != asked.values()[k]})
 notices += [say(n) for n in fixes]
@@ -41,10 +41,10 @@ lesson.panel("classifier")
 notice_box = st.container()  # notices found later in the run go here too, above the results
 with notice_box:
     frame.notices(notices)
-settings = urlstate.current(ex.Settings)
+settings = controls.current()
 data, arch = cache.dataset(settings.data_params()), settings.architecture()
-st.markdown(t("classifier.summary", data=data_title(settings.data), classes=settings.classes,
-              lesson=t(f"classifier.data.{settings.data}.lesson"), train=data.n_train, test=data.n_test,
+st.markdown(t("classifier.summary", data=data_title(data.name), classes=data.n_classes,
+              lesson=t(f"classifier.data.{data.name}.lesson"), train=data.n_train, test=data.n_test,
               sizes=t("classifier.sizes_separator").join(str(s) for s in arch.sizes),
               activation=t(f"classifier.activation.{arch.activation}"), params=arch.n_params)
             + (" " + t("classifier.summary_val", val=data.n_val) if data.n_val else ""))
@@ -56,7 +56,7 @@ if not settings.race:
     urlstate.publish(settings)
     st.stop()
 controls.update_rules(settings.race)
-settings = urlstate.current(ex.Settings)
+settings = controls.current()
 cut_box = st.container()  # what the work budget cut, said before training starts
 
 

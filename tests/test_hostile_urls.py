@@ -50,7 +50,7 @@ def all_messages(at) -> list[str]:
 @pytest.mark.parametrize("text", [PAYLOAD, KEY_PAYLOAD, "a`b", "``x``", "`", "x\n\n## y", "", "   ", "x" * 600,
                                   "\u202e\x1b[31mred", "a ``` b"])
 def test_code_span_holds_any_text(text: str) -> None:
-    from ui import echo
+    from catalog import echo
 
     shown = echo.code(text)
     assert outside_code(shown) == "", shown  # one code span, nothing outside it
@@ -59,7 +59,7 @@ def test_code_span_holds_any_text(text: str) -> None:
 
 
 def test_code_span_cuts_long_text_with_an_ellipsis() -> None:
-    from ui import echo
+    from catalog import echo
 
     shown = echo.code("y" * 600)
     assert "…" in shown and shown.count("y") == echo.ECHO_LIMIT - 1

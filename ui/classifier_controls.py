@@ -5,10 +5,15 @@ they need (titles, notices) from ``catalog/en/classifier.toml``.
 Every widget's session-state key is its URL key from ``experiments.classifier.Settings``
 (``c.<name>``, or the optimizer and schedule keys of ``ui.controls``), so the URL, the
 lessons and ``urlstate.current`` all see what the widgets hold.
+
+An uploaded CSV file is not a setting (a link cannot carry it): the uploader's callback
+parses it once into session state (``UPLOAD``, a ``datasets.Upload``; never written to
+disk), and ``current()`` is ``urlstate.current`` with it attached. A refused file leaves
+every setting and the previous file as they were; its ``CsvError`` is shown instead.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import streamlit as st
 
@@ -21,10 +26,22 @@ from classifier.losses import LOSSES
 from experiments import classifier as ex
 from experiments import depth
 from experiments.schema import Notice
+from catalog import echo
 from ui import jobs, urlstate
+from ui import training_cache as cache
 from ui.controls import bias_ratio_chart, hyper_help, hyper_key, hyper_widget, log_grid, number_widget
 from ui.controls import rule_formula, schedule_expander
 from ui.plots import plotly_chart
+
+UPLOAD = "_c_upload"  # the session's parsed CSV file (datasets.Upload), or None
+UPLOAD_ERROR = "_c_upload_error"  # the last file refused (datasets.CsvError), or None
+UPLOADER = "c_csv_file"  # the file uploader's own key (not a setting, not in the URL)
+# Extensions the uploader takes: a workbook or a tab-separated export gets our message
+# saying how to save it as CSV, rather than the browser's bare refusal.
+UPLOAD_TYPES = ("csv", "txt", "tsv", "xlsx", "xls")
+UPLOAD_MB = 1  # per file; .streamlit/config.toml sets the same server-wide
+
+SettingsT = TypeVar("SettingsT", bound=ex.Settings)
 
 # Message box and icon of each run outcome worth a box above the charts.
 VERDICT_BOXES = {ex.Outcome.DIVERGED: (st.error, "💥"), ex.Outcome.EARLY_STOPPED: (st.info, "✋"),
@@ -75,20 +92,76 @@ w = widget_args  # short: nearly every widget below spreads it
 # Controls
 
 
+def current(settings_cls: type[SettingsT] = ex.Settings) -> SettingsT:  # type: ignore[assignment]
+    """The settings the session state holds, with the session's uploaded file
+    (``settings_cls``: ex.Settings or a page's subclass of it)."""
+    return urlstate.current(settings_cls).with_upload(st.session_state.get(UPLOAD))
+
+
+def read_upload() -> None:
+    """The uploader's callback: parse the file once. A refused file keeps the previous
+    one (and every setting). Emptying the uploader keeps it too: a browser replacing the
+    file in a single-file uploader first empties it, and a refused replacement must not
+    lose the file in use. Another data set is chosen with the data set box."""
+    S = st.session_state
+    file = S.get(UPLOADER)
+    if file is None:
+        S[UPLOAD_ERROR] = None
+        return
+    try:
+        S[UPLOAD], S[UPLOAD_ERROR] = datasets.Upload.read(file.getvalue(), file.name), None
+    except datasets.CsvError as e:
+        S[UPLOAD_ERROR] = e
+
+
+def upload_box() -> None:
+    """The file uploader, what it holds, and why a file was refused."""
+    S = st.session_state
+    st.file_uploader(t("classifier.csv.upload"), type=list(UPLOAD_TYPES), key=UPLOADER, on_change=read_upload,
+                     max_upload_size=UPLOAD_MB, help=t("classifier.csv.help", most=datasets.MAX_POINTS))
+    upload, error = S.get(UPLOAD), S.get(UPLOAD_ERROR)
+    if error is not None:
+        st.error(str(error), icon="🚫")
+    if upload is not None:
+        name = echo.code(upload.file_name or "CSV")
+        if error is not None:
+            st.caption(t("classifier.csv.kept", name=name))
+        labels = ", ".join(t("classifier.csv.class_of", index=i, label=echo.code(n, 20))
+                           for i, n in enumerate(upload.table.class_names))
+        st.caption(t("classifier.csv.using", name=name, rows=upload.n_rows, labels=labels))
+    st.caption(t("classifier.csv.ignored"))
+
+
+def download_button(settings: ex.Settings) -> None:
+    """The data set in view as a CSV file (written only when the button is clicked)."""
+    p = settings.data_params()
+    data = cache.dataset(p)
+    st.download_button(t("classifier.csv.download"), data=lambda: cache.csv_text(p), mime="text/csv",
+                       file_name=f"{'my_data' if p.name == ex.CSV else p.name}.csv", on_click="ignore",
+                       help=t("classifier.csv.download_help", points=data.n_train + data.n_val + data.n_test),
+                       key="c_csv_download")
+
+
 def sidebar() -> None:
     """The sidebar: data, network and training settings (those another setting rules out
-    must be settled before this draws them)."""
+    must be settled before this draws them). Noise, points and classes are an uploaded
+    file's own: their controls are not drawn for CSV (their values are kept)."""
     S = st.session_state
     with st.sidebar:
         st.markdown(f"#### {t('classifier.section.data')}")
-        st.selectbox(options=datasets.names(), format_func=data_title, **w("data"))
-        if len(offered := datasets.DATASETS[S["c.data"]].classes) > 1:
+        st.selectbox(options=[*datasets.names(), ex.CSV], format_func=data_title, **w("data"))
+        own = S["c.data"] == ex.CSV
+        if own:
+            upload_box()
+        elif len(offered := datasets.DATASETS[S["c.data"]].classes) > 1:
             st.radio(options=list(offered), horizontal=True, **w("classes"))
         for name, step in (("noise", 0.01), ("points", 10), ("test", 0.05), ("val", 0.05)):
-            st.slider(step=step, **w(name, ranged=True, most=datasets.MAX_POINTS))
+            if not (own and name in ("noise", "points")):
+                st.slider(step=step, **w(name, ranged=True, most=datasets.MAX_POINTS))
         st.number_input(step=1, **w("seed", ranged=True))
         for name in ("badscale", "norm"):
             st.toggle(**w(name))
+        download_button(current())
         st.markdown(f"#### {t('classifier.section.network')}")
         st.slider(**w("layers", ranged=True))
         if S["c.layers"] > 0:
@@ -140,7 +213,7 @@ def optimizer_row(n_train: int) -> ex.Settings:
             st.multiselect(options=ex.NAMES, format_func=optimizer_title, **w("opts"))
         else:
             st.selectbox(options=ex.NAMES, format_func=optimizer_title, **w("opt"))
-    settings = urlstate.current(ex.Settings)
+    settings = current()
     with top[1]:
         for k in settings.race:
             h = optimizers.REGISTRY[k].hyperparam("learning_rate")
@@ -152,7 +225,7 @@ def optimizer_row(n_train: int) -> ex.Settings:
             steps = ex.steps_per_epoch(settings, n_train)
             st.caption(t("classifier.schedule.updates", steps=steps) if steps > 1
                        else t("classifier.schedule.one_update"))
-    return urlstate.current(ex.Settings)
+    return current()
 
 
 def update_rules(race: tuple[str, ...]) -> None:

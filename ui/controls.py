@@ -70,8 +70,8 @@ def surface_picker() -> tuple[Surface | None, str | None]:
 def surface_heading(surface: Surface, with_lesson: bool = False) -> str:
     """The surface's name as Markdown, and its lesson after it if asked (a typed formula
     has none). A typed formula is the user's text (the parser's canonical form of it, but
-    '*' still makes italics): it is shown through ui.echo."""
-    from ui import echo
+    '*' still makes italics): it is shown through catalog.echo."""
+    from catalog import echo
 
     if surface.expression:
         return t("controls.surface.heading_custom", expression=echo.code(surface.expression, SURFACE_ECHO_LIMIT))
@@ -85,7 +85,8 @@ def surface_or_stop(spec: type[Settings], notices: list[str]) -> Surface:
     """The sidebar's surface picker. On a bad expression: the message, the notices, the
     URL kept up to date, and the page stops here (nothing else the user set is lost).
     ``spec``: the page's Settings class, for the URL."""
-    from ui import echo, frame, urlstate
+    from catalog import echo
+    from ui import frame, urlstate
 
     with st.sidebar:
         surface, error = surface_picker()

@@ -26,7 +26,8 @@ from catalog import t
 from experiments.lessons import Settings as Address
 from experiments.schema import Settings
 from lessons import Lesson, Step
-from ui import echo, language, memo
+from catalog import echo
+from ui import language, memo
 
 LESSON, STEP, PRESENT = (f.key for f in Address.schema())
 URL_KEYS = (LESSON, STEP, PRESENT)

@@ -23,6 +23,7 @@ from typing import Callable, Mapping
 
 import streamlit as st
 
+from classifier import datasets
 from classifier import train as training
 from classifier.boundary import probability_grid
 from classifier.datasets import Dataset
@@ -67,7 +68,14 @@ _index_lock = threading.Lock()
 
 @functools.lru_cache(maxsize=8)
 def dataset(p: DataParams) -> Dataset:
+    """The data set of ``p`` (an uploaded file's is keyed by its digest: see DataParams)."""
     return p.make()
+
+
+@functools.lru_cache(maxsize=4)
+def csv_text(p: DataParams) -> str:
+    """The data set of ``p`` as the CSV file its download button gives."""
+    return datasets.to_csv(dataset(p))
 
 
 @st.cache_resource(max_entries=MAX_RUNS, show_spinner=False, hash_funcs=_HASH)

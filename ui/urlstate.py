@@ -15,7 +15,8 @@ import streamlit as st
 
 from catalog import DEFAULT_LANGUAGE, t
 from experiments.schema import Notice, Settings, parse_query, query_of
-from ui import echo, language, lesson
+from catalog import echo
+from ui import language, lesson
 
 _RESTORED = "_url_restored"
 S = TypeVar("S", bound=Settings)
@@ -34,7 +35,7 @@ def _shown(value: Any) -> str:
 
 def render(notice: Notice) -> str:
     """A notice as Markdown in the session's language; every string from the URL is
-    shown through ui.echo."""
+    shown through catalog.echo."""
     p = dict(notice.params)
     if notice.key == "url.unknown":
         keys = ", ".join(echo.code(k, 30) for k in p["keys"])
