@@ -10,7 +10,7 @@ sharpness (top Hessian eigenvalue) and gradient checking.
 (The functions train/compare stay in ``classifier.train``: re-exporting ``train`` here
 would shadow the module of the same name.)
 """
-from classifier import boundary, datasets, gradcheck, landscape, losses, model, sharpness, train
+from classifier import boundary, census, datasets, gradcheck, landscape, losses, model, sharpness, spectrum, train
 from classifier.boundary import probability_grid
 from classifier.datasets import Dataset, make_dataset
 from classifier.gradcheck import GradCheckResult, gradient_check
@@ -18,7 +18,7 @@ from classifier.sharpness import top_hessian_eigenvalue
 from classifier.train import TrainConfig, TrainResult
 
 __all__ = [
-    "boundary", "datasets", "gradcheck", "landscape", "losses", "model", "sharpness", "train", "probability_grid",
+    "boundary", "census", "datasets", "gradcheck", "landscape", "losses", "model", "sharpness", "spectrum", "train", "probability_grid",
     "Dataset", "make_dataset", "GradCheckResult", "gradient_check", "top_hessian_eigenvalue",
     "TrainConfig", "TrainResult",
 ]
