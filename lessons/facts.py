@@ -20,8 +20,11 @@ from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
+from classifier import census as census_lib
+from classifier.losses import objective
 from experiments import classifier as cls_page
 from experiments import curvature as curv_page
+from experiments import inside as inside_page
 from experiments import playground as pg_page
 from experiments.common import critical_points_of
 from experiments.schema import Settings
@@ -265,6 +268,102 @@ def _classifier(s: Settings) -> Facts:
     return out
 
 
+# ---------------------------------------------------------------------------------------
+# Inside the network (the facts of the view the step stages)
+
+INSIDE_SPECTRUM = {
+    "spectrum.n_params": "eigenvalues counted: the network's trainable parameters",
+    "spectrum.n_negative": "eigenvalues below -tol at the epoch shown",
+    "spectrum.n_flat": "eigenvalues within +-tol (zero within rounding), softmax's gauge directions included",
+    "spectrum.n_gauge": "zero eigenvalues softmax's invariance puts at every point",
+    "spectrum.n_positive": "eigenvalues above tol",
+    "spectrum.negative_fraction": "n_negative / n_params",
+    "spectrum.min_ratio": "n_positive / n_params (the lecture's minimum ratio)",
+    "spectrum.top": "the largest eigenvalue",
+    "spectrum.exact": "true if the whole Hessian was computed (at most 3,000 parameters)",
+    "spectrum.grad_norm": "||grad J|| at the network shown",
+    "spectrum.verdict": "saddle (a negative eigenvalue), degenerate (flat directions besides softmax's) or minimum",
+    "evolution.top_first": "the largest eigenvalue at epoch 0 (with i.evolve)",
+    "evolution.top_last": "the largest eigenvalue at the last kept epoch (with i.evolve)",
+    "evolution.negative_first": "the share of negative eigenvalues at epoch 0 (with i.evolve)",
+    "evolution.negative_last": "the share of negative eigenvalues at the last kept epoch (with i.evolve)",
+}
+INSIDE_LANDSCAPE = {
+    "<net>.top": "lambda_max at the trained network (net: a, and b when comparing)",
+    "<net>.rise": "mean loss rise on the circle of radius 0.25 in the filter-normalized plane",
+    "<net>.center": "the slice's loss at (0, 0)",
+    "<net>.trained_loss": "the training objective of the trained network",
+    "<net>.slice_max": "the highest loss on the slice",
+    "<net>.barrier": "the highest loss on the line between a = 0 and 1 minus the higher of its two ends (0: no bump)",
+    "<net>.start_loss": "the loss at a = 0 (the initial network)",
+    "<net>.end_loss": "the loss at a = 1 (the trained network)",
+    "<net>.pc1": "the share of the path's variance on its first principal direction",
+    "<net>.pc2": "the share on its second",
+}
+INSIDE_CENSUS = {
+    "census.n": "networks trained", "census.converged": "networks driven to ||grad|| < 1e-6",
+    "census.minimum": "converged points that are local minima", "census.saddle": "converged points that are saddles",
+    "census.degenerate": "converged points the Hessian cannot tell", "census.maximum": "converged local maxima",
+    "census.saddle_share": "saddles / converged", "census.max_grad": "the largest ||grad|| among converged points",
+    "census.max_ratio": "the largest minimum ratio among converged points",
+    "census.lowest": "the most negative eigenvalue among converged points",
+}
+
+
+def _inside_names(s: Settings) -> set[str]:
+    view = inside_page.View(s.view)
+    if view is inside_page.View.SPECTRUM:
+        return {k for k in INSIDE_SPECTRUM if s.evolve or not k.startswith("evolution.")}
+    if view is inside_page.View.LANDSCAPE:
+        nets = ("a", "b") if inside_page.Versus(s.versus) is not inside_page.Versus.NONE else ("a",)
+        return {k.replace("<net>", n) for n in nets for k in INSIDE_LANDSCAPE}
+    return set(INSIDE_CENSUS)
+
+
+def _inside(s: Settings) -> Facts:
+    r = inside_page.run(s)
+    out: Facts = {}
+    if r.spectrum is not None:
+        sp = r.spectrum.spectrum
+        out.update({"spectrum.n_params": sp.n_params, "spectrum.n_negative": sp.n_negative,
+                    "spectrum.n_flat": sp.n_flat, "spectrum.n_gauge": r.spectrum.n_gauge,
+                    "spectrum.n_positive": sp.n_positive, "spectrum.negative_fraction": float(sp.negative_fraction),
+                    "spectrum.min_ratio": float(sp.min_ratio), "spectrum.top": float(sp.top[0]),
+                    "spectrum.exact": bool(sp.exact), "spectrum.grad_norm": r.spectrum.grad_norm,
+                    "spectrum.verdict": r.spectrum.verdict})
+    if r.evolution is not None:
+        e = r.evolution
+        out.update({"evolution.top_first": float(e.top[0, 0]), "evolution.top_last": float(e.top[-1, 0]),
+                    "evolution.negative_first": float(e.negative_fraction[0]),
+                    "evolution.negative_last": float(e.negative_fraction[-1])})
+    for k, v in (r.landscapes or {}).items():
+        alphas, losses = (np.asarray(a, float) for a in v.interpolation)
+        inner = losses[(alphas >= -1e-9) & (alphas <= 1 + 1e-9)]
+        ends = (float(losses[np.argmin(np.abs(alphas))]), float(losses[np.argmin(np.abs(alphas - 1))]))
+        a, b, z = v.plane
+        net = r.net if k == "a" else r.second
+        last = net.shown_run.snapshots[-1]
+        c = net.shown_run.config
+        trained = float(objective(last, net.data.x_train, net.data.y_train, c.activation, c.loss, c.l2))
+        out.update({f"{k}.top": v.top_eigenvalue, f"{k}.rise": float(v.flatness.rise),
+                    f"{k}.center": float(z[len(b) // 2, len(a) // 2]), f"{k}.trained_loss": trained,
+                    f"{k}.slice_max": float(np.nanmax(z)), f"{k}.barrier": float(inner.max() - max(ends)),
+                    f"{k}.start_loss": ends[0], f"{k}.end_loss": ends[1],
+                    f"{k}.pc1": float(v.trajectory.explained[0]), f"{k}.pc2": float(v.trajectory.explained[1])})
+    if r.census is not None:
+        c = r.census
+        ok = np.flatnonzero(c.converged)
+        n_ok = max(len(ok), 1)
+        eig = c.eigenvalues[ok]
+        out.update({"census.n": len(c.seeds), "census.converged": int(c.n_converged),
+                    **{f"census.{kind.value}": c.count(kind) for kind in census_lib.KINDS},
+                    "census.saddle_share": c.count(census_lib.Kind.SADDLE) / n_ok,
+                    "census.max_grad": float(c.grad_norm[ok].max()) if len(ok) else INF,
+                    "census.max_ratio": float(np.nanmax(c.min_ratio[ok])) if len(ok) else INF,
+                    "census.lowest": float(eig.min()) if eig.size else INF})
+    return out
+
+
 PAGES: dict[str, PageFacts] = {
     "playground": PageFacts(pg_page.Settings, _playground_names, _playground,
                             {**PLAYGROUND_GLOBAL, **{f"<optimizer>.{k}": v for k, v in PLAYGROUND_RACER.items()}}),
@@ -273,6 +372,8 @@ PAGES: dict[str, PageFacts] = {
     "classifier": PageFacts(cls_page.Settings, _classifier_names, _classifier,
                             {**CLASSIFIER_GLOBAL, **CLASSIFIER_RUN,
                              **{f"<optimizer>.{k}": v for k, v in CLASSIFIER_RUN.items()}}),
+    "inside": PageFacts(inside_page.Settings, _inside_names, _inside,
+                        {**INSIDE_SPECTRUM, **INSIDE_LANDSCAPE, **INSIDE_CENSUS}),
 }
 
 

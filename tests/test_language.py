@@ -16,12 +16,12 @@ from tests.conftest import open_page
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [None, "pages/1_Playground.py", "pages/2_Curvature.py", "pages/3_Sweeps.py", "pages/4_Classifier.py",
-         "pages/5_Lessons.py"]
+         "pages/5_Lessons.py", "pages/6_Inside.py"]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 SWITCH_LABELS = ("中文",)
-# Names the Chinese text keeps as they are: the app's name, and terms the course notes
-# themselves write in English.
-KEPT_IN_ENGLISH = {"Descent Lab", "leaky ReLU", "inverted dropout"}  # each language names itself in the switch, on every page
+# Names the Chinese text keeps as they are: the app's name, and terms the course writes in
+# English (the notes: leaky ReLU, inverted dropout; Lee's lecture slide: minimum ratio).
+KEPT_IN_ENGLISH = {"Descent Lab", "leaky ReLU", "inverted dropout", "minimum ratio"}  # each language names itself in the switch, on every page
 
 
 def _literal_pieces(template: str) -> list[str]:

@@ -285,7 +285,10 @@ def test_the_lessons_page_lists_every_lesson(page):
 
 
 def test_page_facts_are_known_for_every_page_a_lesson_can_stage():
-    assert set(page_facts.PAGES) == {"playground", "curvature", "classifier"}
+    from ui.frame import BY_KEY
+
+    assert set(page_facts.PAGES) == {"playground", "curvature", "classifier", "inside"}
+    assert set(page_facts.PAGES) <= set(BY_KEY)  # a step's page is one the menu opens
     assert Path(lessons.FILES).is_dir()
 
 

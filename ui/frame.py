@@ -55,6 +55,7 @@ PAGES: tuple[PageInfo, ...] = (
     PageInfo("curvature", "pages/2_Curvature.py", "🧭"),
     PageInfo("sweeps", "pages/3_Sweeps.py", "🗺️"),
     PageInfo("classifier", "pages/4_Classifier.py", "🧠"),
+    PageInfo("inside", "pages/6_Inside.py", "🔬"),
 )
 BY_KEY = {p.key: p for p in PAGES}
 
