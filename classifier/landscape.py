@@ -82,10 +82,9 @@ import numpy as np
 
 from classifier.datasets import Dataset
 from classifier.losses import accuracy, l2_penalty, mean_loss, objective
-from classifier.model import forward
+from classifier.model import TRAINABLE, forward  # TRAINABLE: moved by directions, interpolation and PCA
 from classifier.train import TrainConfig
 
-TRAINABLE = ("w", "b", "gamma", "beta")  # moved by directions, interpolation and PCA
 RUNNING = ("mean", "var")  # batch-normalization statistics: never a direction
 FILTER_EPS = 1e-10  # as their normalize_direction: a zero direction filter stays finite
 CHUNK_BYTES = 32 * 2**20  # activation memory of one vmapped chunk of grid points, roughly

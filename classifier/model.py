@@ -44,6 +44,10 @@ BN_EPS = 1e-5
 BN_MOMENTUM = 0.9  # running = 0.9 * running + 0.1 * batch
 
 Params = list[dict[str, jax.Array]]
+# What training moves. A batch-normalized layer also holds "mean" and "var", running
+# averages of its batch statistics: not parameters, so no gradient, curvature or
+# landscape direction ever includes them.
+TRAINABLE = ("w", "b", "gamma", "beta")
 
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "sigmoid": jax.nn.sigmoid,

@@ -35,7 +35,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from classifier.losses import objective
-from classifier.model import Params
+from classifier.model import TRAINABLE, Params
 
 MatVec = Callable[[jax.Array], jax.Array]
 METHODS = ("lanczos", "power")
@@ -103,10 +103,13 @@ def lanczos(matvec: MatVec, v0: jax.Array, k: int = 20) -> jax.Array:
 
 @partial(jax.jit, static_argnames=("activation", "loss", "method", "n_iter"))
 def _top_eigenvalue(params, x, y, l2, key, *, activation: str, loss: str, method: str, n_iter: int):
-    flat, unravel = ravel_pytree(params)
+    # Over the trained parameters only: batch normalization's running averages are held.
+    trained = [{k: v for k, v in layer.items() if k in TRAINABLE} for layer in params]
+    held = [{k: v for k, v in layer.items() if k not in TRAINABLE} for layer in params]
+    flat, unravel = ravel_pytree(trained)
 
     def j(theta):
-        return objective(unravel(theta), x, y, activation, loss, l2)
+        return objective([{**t, **h} for t, h in zip(unravel(theta), held)], x, y, activation, loss, l2)
 
     def matvec(v):
         return hvp(j, flat, v)

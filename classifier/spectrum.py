@@ -88,7 +88,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from classifier.losses import objective
-from classifier.model import Params
+from classifier.model import TRAINABLE, Params
 
 if TYPE_CHECKING:
     from classifier.datasets import Dataset
@@ -96,7 +96,7 @@ if TYPE_CHECKING:
 
 MAX_EXACT_PARAMS = 3000
 HESSIAN_CHUNK = 8  # Hessian columns per vmapped batch of HVPs (measured: 4-16 fastest, see bench_spectrum.py)
-TRAINABLE_KEYS = ("w", "b", "gamma", "beta")  # "mean", "var" are running averages, not trained
+TRAINABLE_KEYS = TRAINABLE  # classifier/model.py: "mean", "var" are running averages, not trained
 
 FLAT_RTOL = 1e-6
 FLAT_ATOL = 1e-9

@@ -46,10 +46,12 @@ Heavy = Callable[[Hashable, Callable[[Report], Any]], Any]
 
 TOP_K = 3  # eigenvalues followed over training
 INTERPOLATION_POINTS = 61
-# The census: 60 networks of 16 units take about twice the default's 4 s; a 2-16-3
-# network has 99 parameters, well inside census.MAX_PARAMS.
-CENSUS_MAX_NETS = 60
-CENSUS_MAX_WIDTH = 16
+# The census's limits: 30 networks take 2.5 s warm at the default width 8, 5 s at 12 and
+# 9 s at 16 (where only a third reach a critical point); 40 networks of 12, the most allowed,
+# take 8.3 s warm (16 s with the first compile of that width), within the ~10 s a page
+# request may take once compiled (benchmarks/bench_census.py measures the default).
+CENSUS_MAX_NETS = 40
+CENSUS_MAX_WIDTH = 12
 
 
 class View(str, enum.Enum):
@@ -181,13 +183,20 @@ def spectrum_at(r: TrainResult, data: Dataset, arch: mlp.Architecture, epoch: in
     params, args = r.snapshot_at(epoch), _objective_args(r, data)
     gradient = jax.grad(objective)(params, args["x"], args["y"], args["activation"], args["loss"], args["l2"])
     norm = float(np.sqrt(sum(float(np.sum(np.square(g))) for layer in gradient for k, g in layer.items()
-                             if k in land.TRAINABLE)))
+                             if k in mlp.TRAINABLE)))
     return PointSpectrum(spec.spectrum(params, **args), norm, gauge_count(arch, r.config.loss, r.config.l2))
 
 
-def evolution(r: TrainResult, data: Dataset) -> Evolution:
-    epochs, top, negative = spec.spectrum_over_training(r, data, k=TOP_K)
-    return Evolution(np.asarray(epochs), np.asarray(top), np.asarray(negative))
+def evolution(r: TrainResult, data: Dataset, report: Report) -> Evolution:
+    """The spectrum at every kept network, one after another, reporting which (as
+    spec.spectrum_over_training computes it, with a progress bar)."""
+    args, n = _objective_args(r, data), len(r.snapshots)
+    top, negative = np.full((n, TOP_K), np.nan), np.zeros(n)
+    for i, params in enumerate(r.snapshots):
+        report(i / n, Notice("inside.progress.evolution", {"i": i + 1, "n": n}))
+        s = spec.spectrum(params, k=TOP_K, **args)
+        top[i, :len(s.top)], negative[i] = s.top[:TOP_K], s.negative_fraction
+    return Evolution(np.asarray(r.snapshot_epochs), top, negative)
 
 
 def grid_size(asked: int, n_train: int, n_params: int, n_slices: int) -> int:
@@ -197,11 +206,13 @@ def grid_size(asked: int, n_train: int, n_params: int, n_slices: int) -> int:
     return min(odd, land.largest_grid(n_train, n_params, budget.SECONDS / n_slices, n_max=odd))
 
 
-def landscape(r: TrainResult, data: Dataset, extent: float, n: int, seed: int) -> Landscape:
+def landscape(r: TrainResult, data: Dataset, extent: float, n: int, seed: int, report: Report) -> Landscape:
     first, last = r.snapshots[0], r.snapshots[-1]
     config = r.config
+    report(0.0, Notice("inside.progress.landscape", {}))
     alphas, losses = land.interpolation(first, last, data, config, INTERPOLATION_POINTS)
     plane = land.plane(last, data, config, extent, n, seed)
+    report(0.5, Notice("inside.progress.landscape", {}))
     path = land.trajectory_plane(list(r.snapshots), data, config, n)
     top = top_hessian_eigenvalue(last, **_objective_args(r, data))
     flat = land.flatness(last, data, config, seed=seed)
@@ -232,7 +243,7 @@ def run(settings: Settings, store: ex.Store = ex.UNCACHED, runner: ex.Runner | N
         out["spectrum"] = heavy(("inside.spectrum", p, r.config, net.at),
                                 lambda report: spectrum_at(r, data, net.arch, net.at))
         if settings.evolve:
-            out["evolution"] = heavy(("inside.evolution", p, r.config), lambda report: evolution(r, data))
+            out["evolution"] = heavy(("inside.evolution", p, r.config), lambda report: evolution(r, data, report))
     elif view is View.LANDSCAPE:
         nets = {"a": net}
         second = settings.second(net.shown)
@@ -244,7 +255,7 @@ def run(settings: Settings, store: ex.Store = ex.UNCACHED, runner: ex.Runner | N
             notices.append(Notice("inside.notice.grid", {"asked": int(settings.resolution), "used": n}))
         out["landscapes"] = {
             k: heavy(("inside.landscape", p, x.shown_run.config, extent, n, seed),
-                     lambda report, x=x: landscape(x.shown_run, data, extent, n, seed))
+                     lambda report, x=x: landscape(x.shown_run, data, extent, n, seed, report))
             for k, x in nets.items()}
     else:
         config = census_config(settings)

@@ -14,6 +14,7 @@ from jax.flatten_util import ravel_pytree
 
 from classifier import datasets, model, sharpness, spectrum as sp
 from classifier.losses import objective
+from classifier.sharpness import top_hessian_eigenvalue
 from classifier.train import TrainConfig, train
 
 FD_STEP = 1e-5  # central differences of the float64 gradient: error ~h^2 (1e-10) + eps/h (1e-11)
@@ -114,6 +115,17 @@ def test_batch_norm_counts_gamma_beta_but_not_the_running_averages(tiny):
     moved = [dict(layer) for layer in params]
     moved[0]["mean"] = moved[0]["mean"] + 0.5
     assert np.abs(sp.hessian_eigenvalues(moved, tiny.x_train, tiny.y_train, "tanh") - ev).max() > 1e-4
+
+
+def test_sharpness_of_a_batch_norm_network_is_the_top_trainable_eigenvalue(tiny):
+    """classifier.sharpness's Lanczos runs over the trained parameters only, as the exact
+    spectrum does: with the running averages among its coordinates it found the curvature
+    along them too (a direction training never moves)."""
+    params = _batch_norm_net()
+    for l2 in (0.0, 0.02):
+        ev = sp.hessian_eigenvalues(params, tiny.x_train, tiny.y_train, "tanh", "cross_entropy", l2)
+        top = top_hessian_eigenvalue(params, tiny.x_train, tiny.y_train, "tanh", "cross_entropy", l2, n_iter=23)
+        assert top == pytest.approx(ev[-1], rel=1e-4)
 
 
 def test_linear_regression_on_the_class_index_has_its_closed_form_hessian(tiny):

@@ -57,6 +57,16 @@ def classifier_page() -> None:
     training_cache.run(training_cache.DEFAULT_DATA, training_cache.default_config())
 
 
+def inside_page() -> None:
+    """The default network's exact spectrum: compiles the Hessian program its first view needs."""
+    from classifier import spectrum
+    from ui import training_cache
+
+    result = training_cache.run(training_cache.DEFAULT_DATA, training_cache.default_config())
+    data, c = training_cache.dataset(training_cache.DEFAULT_DATA), result.config
+    spectrum.spectrum(result.snapshots[-1], data.x_train, data.y_train, c.activation, c.loss, c.l2)
+
+
 # In this order: the page most visitors open first, first.
 def lessons_page() -> None:
     import lessons
@@ -65,4 +75,4 @@ def lessons_page() -> None:
 
 
 TASKS = (("playground", playground), ("curvature", curvature), ("sweeps", sweeps_page),
-         ("classifier", classifier_page), ("lessons", lessons_page))
+         ("classifier", classifier_page), ("lessons", lessons_page), ("inside", inside_page))
