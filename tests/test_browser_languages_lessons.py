@@ -83,7 +83,7 @@ def test_a_lesson_step_by_its_address_asks_then_reveals(browser, server, lang):
     context = browser.new_context(viewport={"width": 1440, "height": 1800}, locale="en-US")
     page = context.new_page()
     steps = lesson_steps()
-    assert {path for _, _, path in steps} == {"/Playground", "/Curvature", "/Classifier"}
+    assert {path for _, _, path in steps} == {"/Playground", "/Curvature", "/Classifier", "/Inside"}
     for lesson_id, k, path in steps:
         page.goto(f"{server.url}{path}?lesson={lesson_id}&step={k}&lang={lang}")
         wait_done(page)

@@ -219,7 +219,8 @@ def _a_step(page: str) -> tuple[lessons.Lesson, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("page_key,path", [("playground", "pages/1_Playground.py"),
                                            ("curvature", "pages/2_Curvature.py"),
-                                           ("classifier", "pages/4_Classifier.py")])
+                                           ("classifier", "pages/4_Classifier.py"),
+                                           ("inside", "pages/6_Inside.py")])
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_a_deep_link_stages_the_step_and_reveals_on_show(page, page_key, path, lang):
     lesson, i = _a_step(page_key)
