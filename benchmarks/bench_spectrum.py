@@ -9,7 +9,9 @@ Xavier initial weights (seed 0).
 
 Each row: the first call (compilation included) and the median / minimum of REPEATS warm
 calls, wall time; the exact rows also split the Hessian build from LAPACK's ``eigvalsh``.
-The machine may be shared: the minimum is the figure least disturbed by neighbours, and
+NumPy's OpenBLAS runs on one thread, as in the app (ui.startup puts it there:
+``ui.compat.single_threaded_blas``); ``--blas-threads`` leaves it as NumPy starts it. The
+machine may be shared: the minimum is the figure least disturbed by neighbours, and
 the CPU time of the process (all threads) is printed next to the wall time.
 
 ``--methods`` also times the ways of building the Hessian that ``classifier/spectrum.py``
@@ -33,6 +35,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from classifier import datasets, model as mlp, spectrum as sp  # noqa: E402
+from ui import compat  # noqa: E402
 
 REPEATS = 7
 EXACT_TARGETS = (((16, 16), 0.050), ((36, 36), 1.0))
@@ -116,8 +119,10 @@ def method_rows(data: datasets.Dataset) -> None:
 
 def main() -> None:
     data = datasets.make_dataset("moons", 400, 0.15, seed=0)
+    if "--blas-threads" not in sys.argv:
+        compat.single_threaded_blas()
     print(f"jax {jax.__version__}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-          f"{len(data.y_train)} training points")
+          f"{len(data.y_train)} training points, NumPy BLAS threads {compat.blas_threads()}")
     exact_rows(data)
     slq_rows(data)
     if "--methods" in sys.argv:

@@ -164,3 +164,12 @@ def test_only_compat_reaches_into_library_internals() -> None:
              for n, line in enumerate(p.read_text().splitlines(), 1) if PRIVATE.search(line)]
     assert not found, "\n".join(found)
     assert PRIVATE.search((ROOT / "ui" / "compat.py").read_text())  # the pattern finds what compat does
+
+
+def test_numpy_s_blas_runs_on_one_thread_after_start_up():
+    """ui.startup.start (run by conftest, as by every page) puts NumPy's OpenBLAS on one
+    thread: right after a compiled call its second thread waited for XLA's (the exact
+    spectrum took 69 ms against 43 ms)."""
+    from ui import compat
+
+    assert compat.blas_threads() == 1

@@ -142,6 +142,55 @@ def jax_backend_started() -> bool:
 
 
 # ---------------------------------------------------------------------------------------
+# NumPy: its bundled OpenBLAS on one thread
+
+# The thread-count setter of the OpenBLAS build NumPy wheels bundle (scipy-openblas, 64-bit
+# integers), found among the process's loaded libraries.
+OPENBLAS_SETTER = "scipy_openblas_set_num_threads64_"
+OPENBLAS_GETTER = "scipy_openblas_get_num_threads64_"
+
+
+def _openblas() -> Any:
+    """NumPy's loaded OpenBLAS library (ctypes), or None where it cannot be found (not
+    Linux, another BLAS)."""
+    import ctypes
+    import re
+
+    __import__("numpy")  # loads the library
+
+    try:
+        maps = open("/proc/self/maps").read()
+    except OSError:
+        return None
+    for path in sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps))):
+        lib = ctypes.CDLL(path)
+        if hasattr(lib, OPENBLAS_SETTER) and hasattr(lib, OPENBLAS_GETTER):
+            return lib
+    return None
+
+
+def single_threaded_blas() -> bool:
+    """Put NumPy's OpenBLAS on one thread (True if done). Why: right after an XLA
+    computation XLA's own threads keep both cores busy for a while, and OpenBLAS's second
+    thread waits for one: ``numpy.linalg.eigvalsh`` of the default network's 354 x 354
+    Hessian took 70-76 ms straight after the jitted Hessian against 5-7 ms alone, and the
+    whole exact spectrum 69 ms against 43 ms with one BLAS thread. NumPy's other linear
+    algebra here is small (a 2 x 2 Hessian, a 200-row SVD), so one thread costs nothing.
+    Threadpoolctl does this portably but is not the field's standard dependency for one call."""
+    lib = _openblas()
+    if lib is None:
+        return False
+    getattr(lib, OPENBLAS_SETTER)(1)
+    return getattr(lib, OPENBLAS_GETTER)() == 1
+
+
+def blas_threads() -> int | None:
+    """How many threads NumPy's OpenBLAS uses (None if it cannot be found)."""
+    lib = _openblas()
+    return None if lib is None else int(getattr(lib, OPENBLAS_GETTER)())
+
+
+# ---------------------------------------------------------------------------------------
 # The check
 
 
@@ -192,4 +241,5 @@ def problems() -> list[str]:
     need(callable(getattr(compilation_cache, "decompress_executable", None)),
          "jax._src.compilation_cache.decompress_executable")
     need(callable(getattr(xla_bridge, "backends_are_initialized", None)), "jax._src.xla_bridge.backends_are_initialized")
+    need(_openblas() is not None, f"NumPy's bundled OpenBLAS exporting {OPENBLAS_SETTER}")
     return out

@@ -7,7 +7,8 @@ does anything. It
    and size limit, dispatch on the calling thread, memory handed back after every
    compile (ui.runtime.trim_after_compiles). Nothing imported before it may have
    computed with JAX, as some settings are read when JAX creates its backend; it logs a
-   warning if that happened;
+   warning if that happened; and NumPy's OpenBLAS on one thread (ui.compat.single_threaded_blas:
+   a second BLAS thread waited for XLA's after every compiled call);
 2. makes the app's Plotly template the default again, after Streamlit set its own
    (ui.compat.claim_plotly_template);
 3. logs, as warnings, whatever ui.compat finds changed in the installed libraries;
@@ -44,6 +45,7 @@ def start() -> bool:
     except compat.CompatError:
         pass  # compat.problems() below names it
     runtime.configure()
+    compat.single_threaded_blas()
     runtime.trim_after_compiles()
     from charts.style import TEMPLATE
 
