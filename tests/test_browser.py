@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,9 @@ CHARTLESS = ("Home", "Lessons")  # pages of text and links, no chart
 def page_urls() -> list[tuple[str, str]]:
     from ui.frame import available_pages
 
-    return [(p.title, "/" if p.path == "app.py" else "/" + p.title) for p in available_pages()]
+    # A page's address is its file's name without the number: pages/6_Inside.py is /Inside.
+    return [(p.title, "/" if p.path == "app.py" else "/" + Path(p.path).stem.split("_", 1)[1])
+            for p in available_pages()]
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +166,7 @@ def test_every_page_renders_and_reacts(browser, server):
         page.goto(server.url + path)
         wait_done(page)
         check_page(page, name)
+        assert page.title().startswith(name), (path, page.title())  # that page, not the home page instead
         if home_menu is None:
             home_menu = menu(page)
             assert len(home_menu) == len(page_urls())
@@ -189,6 +193,7 @@ def test_deep_link_first_on_a_fresh_server_shows_the_same_menu(browser, name, pa
         page.goto(s.url + path)
         wait_done(page)
         check_page(page, name)
+        assert page.title().startswith(name), (path, page.title())
         titles = menu(page)
         assert titles == [t for t, _ in page_urls()], titles
         assert page.locator("[data-testid='stSidebarNav']").count() == 0  # Streamlit's own menu stays hidden

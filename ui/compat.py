@@ -159,7 +159,8 @@ def _openblas() -> Any:
     __import__("numpy")  # loads the library
 
     try:
-        maps = open("/proc/self/maps").read()
+        with open("/proc/self/maps") as f:
+            maps = f.read()
     except OSError:
         return None
     for path in sorted(set(re.findall(r"(/\S*openblas\S*\.so\S*)", maps))):
