@@ -21,7 +21,7 @@ import functools
 import string
 import tomllib
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, NamedTuple
 
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
@@ -71,6 +71,16 @@ def set_language(language: str) -> None:
 
 def has(key: str) -> bool:
     return key in messages(language())
+
+
+class Notice(NamedTuple):
+    """A message as data: a catalog key and its parameters. What the library and the
+    experiments return instead of sentences (a value corrected, a cut, a job's progress);
+    the page turns it into words in the session's language. Where a parameter came from a
+    user (a URL key or value), the page shows it as inert code (catalog.echo)."""
+
+    key: str
+    params: Mapping[str, Any] = {}
 
 
 def t(key: str, /, **params: Any) -> str:

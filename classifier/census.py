@@ -79,7 +79,7 @@ import numpy as np
 from classifier import model as mlp
 from classifier.losses import LOSSES, l2_penalty, mean_loss, n_outputs
 from classifier.spectrum import FLAT_ATOL, FLAT_RTOL
-from experiments.schema import Notice
+from catalog import Notice
 
 Report = Callable[[float, Notice], None]
 

@@ -25,7 +25,9 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping, NamedTuple, Sequence, TypeVar
+from typing import Any, ClassVar, Iterable, Mapping, Sequence, TypeVar
+
+from catalog import Notice  # noqa: F401  (defined there, re-exported: experiments import it from here)
 
 MAX_VALUE_LENGTH = 600
 KINDS = ("float", "int", "bool", "str", "choice", "multi")
@@ -33,14 +35,6 @@ KINDS = ("float", "int", "bool", "str", "choice", "multi")
 # Points given as two URL fields: a half-given point is no point (the page then picks its
 # own), never a float(None) traceback.
 COORDINATE_PAIRS: tuple[tuple[str, str], ...] = (("x0", "y0"), ("px", "py"))
-
-
-class Notice(NamedTuple):
-    """Something the page corrected or ignored: a catalog key and its parameters. Every
-    string parameter came from a user (a URL key or value) and is shown as inert code."""
-
-    key: str
-    params: Mapping[str, Any] = {}
 
 
 class Refused(ValueError):
