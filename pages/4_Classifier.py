@@ -12,9 +12,8 @@ import streamlit as st  # noqa: E402
 from catalog import t  # noqa: E402
 from charts import classifier as charts  # noqa: E402
 from experiments import classifier as ex  # noqa: E402
-from experiments.schema import Notice  # noqa: E402
 from ui import classifier_controls as controls  # noqa: E402
-from ui import frame, jobs, lesson, urlstate  # noqa: E402
+from ui import frame, lesson, urlstate  # noqa: E402
 from ui import training_cache as cache  # noqa: E402
 from ui.classifier_controls import data_title, optimizer_title, say, widget_args  # noqa: E402
 from ui.controls import keep_state  # noqa: E402
@@ -60,22 +59,11 @@ settings = controls.current()
 cut_box = st.container()  # what the work budget cut, said before training starts
 
 
-def show_plan(plan: ex.Plan, found: list[Notice]) -> None:
-    with notice_box:
-        frame.notices([say(n) for n in found])
-    for warning in ([" ".join(say(n) for n in plan.cuts())] if plan.cuts() else []) + [
-            say(n) for n in (plan.update_cap(),) if n is not None]:
-        cut_box.warning(warning, icon="⏱️")
-
-
-def in_queue(job: ex.TrainingJob):
-    """Training runs in the server's heavy-work queue, its progress bar near the top."""
-    return jobs.run(lambda report: job(lambda f, n: report(f, say(n))), t("classifier.progress.waiting"), progress_slot)
-
 
 lesson.gate()  # a lesson step's results wait for its question to be revealed
 follows = S["c.at"] is None or S["c.at"] == S.get(AT_FOLLOWS)
-result = ex.run(settings.replace(**{"c.at": None}) if follows else settings, cache, in_queue, on_plan=show_plan)
+result = ex.run(settings.replace(**{"c.at": None}) if follows else settings, cache, controls.in_queue(progress_slot),
+                on_plan=controls.plan_reporter(notice_box, cut_box))
 shown, at, kept = result.shown_run, result.at, list(result.kept_epochs)
 S["c.at"], S[AT_FOLLOWS] = at, kept[-1]
 with notice_box:

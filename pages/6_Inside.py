@@ -12,7 +12,6 @@ import streamlit as st  # noqa: E402
 from catalog import t  # noqa: E402
 from experiments import classifier as ex  # noqa: E402
 from experiments import inside  # noqa: E402
-from experiments.schema import Notice  # noqa: E402
 from ui import classifier_controls as controls  # noqa: E402
 from ui import frame, inside_view, jobs, lesson, urlstate  # noqa: E402
 from ui import training_cache as cache  # noqa: E402
@@ -52,18 +51,6 @@ if not settings.race:
 cut_box = st.container()
 
 
-def show_plan(plan: ex.Plan, found: list[Notice]) -> None:
-    with notice_box:
-        frame.notices([say(n) for n in found])
-    for warning in ([" ".join(say(n) for n in plan.cuts())] if plan.cuts() else []) + [
-            say(n) for n in (plan.update_cap(),) if n is not None]:
-        cut_box.warning(warning, icon="⏱️")
-
-
-def in_queue(job: ex.TrainingJob):
-    """Training runs in the server's heavy-work queue, its progress bar near the top."""
-    return jobs.run(lambda report: job(lambda f, n: report(f, say(n))), t("classifier.progress.waiting"), progress_slot)
-
 
 def heavy(key, job):
     """Spectra, landscapes and the census: in the queue, kept for every session by key."""
@@ -76,8 +63,8 @@ inside_view.view_controls(view)
 settings = controls.current(inside.Settings)
 lesson.gate()
 follows = S["c.at"] is None or S["c.at"] == S.get(AT_FOLLOWS)
-result = inside.run(settings.replace(**{"c.at": None}) if follows else settings, cache, in_queue, heavy,
-                    on_plan=show_plan)
+result = inside.run(settings.replace(**{"c.at": None}) if follows else settings, cache,
+                    controls.in_queue(progress_slot), heavy, on_plan=controls.plan_reporter(notice_box, cut_box))
 kept = list(result.net.kept_epochs)
 S["c.at"], S[AT_FOLLOWS] = result.net.at, kept[-1]
 with notice_box:

@@ -18,7 +18,7 @@ from typing import Any, Callable, TypeVar
 import streamlit as st
 
 import optimizers
-from catalog import has, t
+from catalog import t
 from charts import classifier as charts
 from classifier import datasets
 from classifier import model as mlp
@@ -27,10 +27,10 @@ from experiments import classifier as ex
 from experiments import depth
 from experiments.schema import Notice
 from catalog import echo
-from ui import jobs, urlstate
+from ui import frame, jobs, urlstate
 from ui import training_cache as cache
 from ui.controls import bias_ratio_chart, hyper_help, hyper_key, hyper_widget, log_grid, number_widget
-from ui.controls import rule_formula, schedule_expander
+from ui.controls import rule_formula, schedule_expander, setting_widget_args
 from ui.plots import plotly_chart
 
 UPLOAD = "_c_upload"  # the session's parsed CSV file (datasets.Upload), or None
@@ -76,16 +76,29 @@ def say(n: Notice) -> str:
 def widget_args(name: str, ranged: bool = False, **params: Any) -> dict[str, Any]:
     """The label, key, help and (``ranged``) bounds of the widget of setting ``c.<name>``;
     ``params`` fill the label's and help's placeholders."""
-    out: dict[str, Any] = dict(label=t(f"classifier.label.{name}", **params), key=f"c.{name}")
-    if has(f"classifier.help.{name}"):
-        out["help"] = t(f"classifier.help.{name}", **params)
-    if ranged:
-        field = ex.Settings.field_of(f"c.{name}")
-        out.update(min_value=field.low, max_value=field.high)
-    return out
+    return setting_widget_args("classifier", ex.Settings, f"c.{name}", ranged, **params)
 
 
 w = widget_args  # short: nearly every widget below spreads it
+
+
+def plan_reporter(notice_box: Any, cut_box: Any) -> Callable[[ex.Plan, list[Notice]], None]:
+    """``ex.run``'s on_plan for a page: notices found so far into ``notice_box``, and what
+    the work budget cut into ``cut_box``, said before training starts."""
+    def show_plan(plan: ex.Plan, found: list[Notice]) -> None:
+        with notice_box:
+            frame.notices([say(n) for n in found])
+        for warning in ([" ".join(say(n) for n in plan.cuts())] if plan.cuts() else []) + [
+                say(n) for n in (plan.update_cap(),) if n is not None]:
+            cut_box.warning(warning, icon="⏱️")
+    return show_plan
+
+
+def in_queue(slot: Any) -> ex.Runner:
+    """``ex.run``'s runner for a page: training in the server's heavy-work queue, its
+    progress bar in ``slot``."""
+    return lambda job: jobs.run(lambda report: job(lambda f, n: report(f, say(n))), t("classifier.progress.waiting"),
+                                slot)
 
 
 # ---------------------------------------------------------------------------------------

@@ -117,6 +117,22 @@ def surface_signature(surface: Surface) -> tuple:
 # Numbers
 
 
+def setting_widget_args(area: str, settings_cls: type, key: str, ranged: bool = False,
+                        **params: Any) -> dict[str, Any]:
+    """The label and help (catalog ``<area>.label.<name>`` and ``<area>.help.<name>``, the
+    name being the key after its "c." or "i." prefix), the session-state key and
+    (``ranged``) the bounds of the widget of setting ``key`` of ``settings_cls``;
+    ``params`` fill the label's and help's placeholders."""
+    name = key.split(".", 1)[1]
+    out: dict[str, Any] = dict(label=t(f"{area}.label.{name}", **params), key=key)
+    if has(f"{area}.help.{name}"):
+        out["help"] = t(f"{area}.help.{name}", **params)
+    if ranged:
+        field = settings_cls.field_of(key)
+        out.update(min_value=field.low, max_value=field.high)
+    return out
+
+
 def log_grid(low: float, high: float, extra: float | None = None) -> list[float]:
     """1-1.5-2-3-5-7 per decade between low and high (and ``extra`` if given)."""
     values = set()

@@ -12,13 +12,14 @@ import numpy as np
 
 import streamlit as st
 
-from catalog import has, t
+from catalog import t
 from charts import inside as charts
 from classifier import census
 from experiments import classifier as ex
 from experiments import inside
 from experiments.schema import Notice
 from ui.classifier_controls import choice_title, optimizer_title, widget_args
+from ui.controls import setting_widget_args
 from ui.plots import plotly_chart
 
 
@@ -29,13 +30,7 @@ def say(n: Notice) -> str:
 
 def _args(name: str, ranged: bool = False, **params: Any) -> dict[str, Any]:
     """Label, key, help and (``ranged``) bounds of the widget of setting ``i.<name>``."""
-    out: dict[str, Any] = dict(label=t(f"inside.label.{name}", **params), key=f"i.{name}")
-    if has(f"inside.help.{name}"):
-        out["help"] = t(f"inside.help.{name}", **params)
-    if ranged:
-        field = inside.Settings.field_of(f"i.{name}")
-        out.update(min_value=field.low, max_value=field.high)
-    return out
+    return setting_widget_args("inside", inside.Settings, f"i.{name}", ranged, **params)
 
 
 def view_picker() -> inside.View:
