@@ -69,6 +69,8 @@ kept = list(result.net.kept_epochs)
 S["c.at"], S[AT_FOLLOWS] = result.net.at, kept[-1]
 with notice_box:
     frame.notices([say(n) for n in result.net.notices if n.key == "classifier.notice.epoch"])
+for cut in result.notices:  # what the work budget cut here (the slices' grid)
+    cut_box.warning(inside_view.say(cut), icon="⏱️")
 controls.verdict_boxes(result.net)
 inside_view.show(result)
 

@@ -179,6 +179,16 @@ def test_junk_in_the_address_is_said_and_the_page_still_draws():
     assert at.session_state["i.view"] == "spectrum" and at.session_state["i.nets"] == inside.CENSUS_MAX_NETS
 
 
+def test_a_grid_cut_by_the_budget_is_said_on_the_page(monkeypatch):
+    monkeypatch.setattr(inside.budget, "SECONDS", 1e-6)
+    at = open_page(PAGE, {"i.view": "landscape", "i.res": "41", "c.epochs": "30"}, timeout=240)
+    at.run()
+    assert not at.exception, at.exception
+    used = inside.grid_size(41, 280, 354, 2)
+    assert used < 41
+    assert catalog.t("inside.notice.grid", asked=41, used=used) in [w.value for w in at.warning]
+
+
 def test_moving_the_epoch_slider_shows_that_epoch_s_spectrum():
     at = open_page(PAGE, {"i.view": "spectrum", "c.epochs": "30"}, timeout=240)
     at.run()
