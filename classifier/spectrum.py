@@ -448,18 +448,23 @@ class History(NamedTuple):
 
 def spectrum_over_training(result: TrainResult, data: Dataset, epochs: Sequence[int] | None = None,
                            k: int = TOP_K, n_probes: int = DEFAULT_PROBES, n_iter: int = DEFAULT_ITER,
-                           seed: int = 0) -> History:
+                           seed: int = 0, on_snapshot: Callable[[int, int], None] | None = None) -> History:
     """Top-k eigenvalues and the negative fraction of J's Hessian (training set, the run's
     activation, loss and L2) at each kept snapshot, or at the kept ``epochs`` given. Exact
     up to MAX_EXACT_PARAMS parameters; above, each snapshot's SLQ (its top Ritz values and
-    its density's mass below -tol), with the same probes at every epoch."""
+    its density's mass below -tol), with the same probes at every epoch.
+    ``on_snapshot(i, n)`` is called before the i-th of n (a page's progress bar)."""
     kept = [int(e) for e in np.asarray(result.snapshot_epochs)]
     wanted = kept if epochs is None else [int(e) for e in epochs]
     missing = sorted(set(wanted) - set(kept))
     if missing:
         raise ValueError(f"no snapshot at epochs {missing}; kept: {kept}")
     c = result.config
-    rows = [spectrum(result.snapshots[kept.index(e)], data.x_train, data.y_train, c.activation, c.loss, c.l2, k=k,
-                     n_probes=n_probes, n_iter=n_iter, seed=seed) for e in wanted]
+    rows = []
+    for i, e in enumerate(wanted):
+        if on_snapshot is not None:
+            on_snapshot(i, len(wanted))
+        rows.append(spectrum(result.snapshots[kept.index(e)], data.x_train, data.y_train, c.activation, c.loss, c.l2,
+                             k=k, n_probes=n_probes, n_iter=n_iter, seed=seed))
     return History(np.asarray(wanted, int), np.stack([s.top for s in rows]).reshape(len(rows), k),
                    np.asarray([s.negative_fraction for s in rows], np.float64))

@@ -188,15 +188,11 @@ def spectrum_at(r: TrainResult, data: Dataset, arch: mlp.Architecture, epoch: in
 
 
 def evolution(r: TrainResult, data: Dataset, report: Report) -> Evolution:
-    """The spectrum at every kept network, one after another, reporting which (as
-    spec.spectrum_over_training computes it, with a progress bar)."""
-    args, n = _objective_args(r, data), len(r.snapshots)
-    top, negative = np.full((n, TOP_K), np.nan), np.zeros(n)
-    for i, params in enumerate(r.snapshots):
-        report(i / n, Notice("inside.progress.evolution", {"i": i + 1, "n": n}))
-        s = spec.spectrum(params, k=TOP_K, **args)
-        top[i, :len(s.top)], negative[i] = s.top[:TOP_K], s.negative_fraction
-    return Evolution(np.asarray(r.snapshot_epochs), top, negative)
+    """The spectrum at every kept network, reporting which."""
+    epochs, top, negative = spec.spectrum_over_training(
+        r, data, k=TOP_K, on_snapshot=lambda i, n: report(i / n, Notice("inside.progress.evolution",
+                                                                         {"i": i + 1, "n": n})))
+    return Evolution(np.asarray(epochs), np.asarray(top), np.asarray(negative))
 
 
 def grid_size(asked: int, n_train: int, n_params: int, n_slices: int) -> int:
