@@ -183,3 +183,33 @@ def test_a_garbage_entry_is_replaced_by_the_next_start(tmp_path) -> None:
     run_child(tmp_path / "c")  # compiles them afresh and writes them
     assert all(e.exists() and e.read_bytes() != b"garbage" for e in entries)
     assert all(len(e.read_bytes()) > 100 for e in good)
+
+
+FREEZE_SCRIPT = r"""
+import gc, json, time
+from ui import runtime
+garbage = [[] for _ in range(200_000)]  # long-lived objects, as a process has after the warm-up
+for g in garbage:
+    g.append(g)
+frozen = runtime.freeze_long_lived()
+cycle = []; cycle.append(cycle); del cycle  # garbage made after the freeze is still collected
+print(json.dumps({"frozen": frozen, "count": gc.get_freeze_count(), "collected": gc.collect()}))
+"""
+
+
+def test_long_lived_objects_are_frozen_out_of_full_collections() -> None:
+    """Streamlit's full collection after every run walked every object in the process
+    (~320 ms a Playground rerun): after the warm-up, the process's own objects are frozen,
+    and a cycle made later is still collected."""
+    out = subprocess.run([sys.executable, "-c", FREEZE_SCRIPT], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120, check=True).stdout
+    found = json.loads(out.strip().splitlines()[-1])
+    assert found["frozen"] == found["count"] >= 200_000
+    assert found["collected"] >= 1
+
+
+def test_streamlit_runs_no_full_collection_after_every_script_run() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False

@@ -49,6 +49,10 @@ def _wait_then_run() -> None:
     from ui.warmup_tasks import TASKS  # imported here: the heavy imports stay off the first page run
 
     run(TASKS)
+    from ui import runtime
+
+    frozen = runtime.freeze_long_lived()
+    log.info("warm-up done; %d long-lived objects frozen out of the garbage collector's walks", frozen)
 
 
 def start() -> threading.Thread:
