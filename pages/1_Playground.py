@@ -138,7 +138,8 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
                              start=result.start, click_grid=CLICK_GRID_SIZE, animate=True, height=600,
                              fill=fill_of(surface))
-        plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points")
+        plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
+                     images_by_url=True)
         # Opt-in: a WebGL scene is the slowest thing on the page to draw, on every rerun.
         if st.toggle(t("playground.page.show3d"), key="show3d", help=t("playground.page.show3d_help")):
             xs3, ys3, z3 = grid_of(surface, 61)

@@ -81,7 +81,7 @@ if result.outside_domain:
 chart_col, info_col = st.columns([3, 2], gap="medium")
 with chart_col:
     plotly_chart(charts.point_figure(*grid_of(surface), result, fill=fill_of(surface)), width="stretch",
-                 key=CHART_KEY, on_select="rerun", selection_mode="points")
+                 key=CHART_KEY, on_select="rerun", selection_mode="points", images_by_url=True)
     if p:
         st.caption(t("curvature.map_caption", arrow=charts.ARROW, levels=charts.MODEL_LEVELS))
 

@@ -202,6 +202,23 @@ def test_deep_link_first_on_a_fresh_server_shows_the_same_menu(browser, name, pa
         s.stop()
 
 
+CONTOUR_JS = "() => { const c = [...document.querySelectorAll('.js-plotly-plot')].find(g => g.layout && g.layout.images); "
+# Gradient descent's path on the contour: its data (Plotly's own copy) and its drawn SVG line.
+GD_PATH_JS = (CONTOUR_JS + "const i = c.data.findIndex(t => t.name === 'Gradient descent'); "
+              "const line = c.querySelectorAll('.scatterlayer .trace')[i].querySelector('path.js-line'); "
+              "return {x: Array.from(c.data[i].x).slice(0, 50), d: line.getAttribute('d')}; }")
+
+
+def contour_png(surface_key: str) -> bytes:
+    """The PNG the server draws for a catalog surface's contour fill."""
+    import base64
+
+    import surfaces
+    from ui.surface_view import fill_of
+
+    return base64.b64decode(fill_of(surfaces.get(surface_key)).image["source"].split(",", 1)[1])
+
+
 def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     """The race controls rerun only their fragment; a click on the contour (inside the
     fragment) moves the start, a sidebar widget, through a whole-page rerun. AppTest
@@ -212,7 +229,14 @@ def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     wait_done(page)
     start_x = page.get_by_label("start x")
     before = float(start_x.input_value())
-    # A learning rate (in the fragment): the URL records it, the sidebar keeps its values.
+    # The contour's fill comes by URL (the same every rerun), and it is the server's PNG.
+    href = page.evaluate(CONTOUR_JS + "return c.querySelector('image').getAttribute('href'); }")
+    assert href.startswith("media/"), href
+    served = page.request.get(server.url + "/" + href)
+    assert served.ok and served.body() == contour_png("rosenbrock")
+    drawn = page.evaluate(GD_PATH_JS)
+    # A learning rate (in the fragment): the URL records it, the sidebar keeps its values,
+    # and the path drawn is the new one (its data and its SVG line), not a stale copy.
     slider = page.locator("[data-testid='stMain'] [data-testid='stSlider'] input[type='range']").first
     slider.focus()
     page.keyboard.press("ArrowRight")
@@ -221,6 +245,9 @@ def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     check_page(page, "Playground after a learning rate")
     assert "gd.learning_rate=" in page.url, page.url
     assert float(start_x.input_value()) == before
+    redrawn = page.evaluate(GD_PATH_JS)
+    assert redrawn["x"] != drawn["x"] and redrawn["d"] != drawn["d"], (drawn, redrawn)
+    assert redrawn["x"][0] == drawn["x"][0]  # the same start
     # A click on a point of the click grid far from the start.
     grid = page.locator("[data-testid='stPlotlyChart'] .scatterlayer .trace").nth(1).locator("path.point")
     assert grid.count() > 100

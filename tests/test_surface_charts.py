@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 import pytest
 
 from charts import raster
-from charts.surface import CLICK_GRID, Arrow, Mark, Path, arrows_figure, contour_figure, contour_levels, shaped
+from charts.surface import CLICK_GRID, MAX_PATH_POINTS, Arrow, Mark, Panel, Path, arrows_figure, contour_figure, contour_levels
+from charts.surface import curves_figure, shaped
 from charts.style import COLORSCALE
 
 LINE_ALPHA = raster.LINE_RGBA[3] / 255.0
@@ -396,3 +397,21 @@ def test_figures_built_unvalidated_pass_plotly_validation() -> None:
         go.Figure(spec)  # raises ValueError on any invalid property or value
     with pytest.raises(ValueError):  # the check itself catches a misspelt property
         go.Figure({"data": [], "layout": {"xaxis": {"rnage": [0, 1]}}})
+
+
+def test_curves_send_four_digits_and_let_plotly_count_the_steps() -> None:
+    from charts.surface import CURVE_DIGITS, significant
+
+    assert CURVE_DIGITS == 4
+    np.testing.assert_array_equal(significant(np.array([123456.0, 0.0012345678, -9.87654, 0.0, np.nan, np.inf]), 4),
+                                  [123500.0, 0.001235, -9.877, 0.0, np.nan, np.inf])
+    short = Path("gd", "GD", np.zeros((11, 2)), np.linspace(1, 2, 11))
+    long = Path("adam", "Adam", np.zeros((4001, 2)), np.linspace(1, 2, 4001))
+    fig = curves_figure([short, long], [Panel([short.losses, long.losses], "loss")])
+    every, thinned = fig.data
+    # Every step drawn: no x array, Plotly counts 0, 1, 2, ... itself.
+    assert every.x is None and (every.x0, every.dx) == (0, 1) and len(every.y) == 11
+    assert every.y[3] == pytest.approx(1.3, abs=1e-12)
+    # A long path is thinned: its steps are sent, ending at the last one.
+    assert thinned.x is not None and len(thinned.x) == len(thinned.y) <= MAX_PATH_POINTS and thinned.x[-1] == 4000
+    assert all(float(f"{v:.4g}") == v for v in thinned.y)  # four significant digits, no more

@@ -202,6 +202,25 @@ def _installed(package: str) -> str:
         return "not installed"
 
 
+# ---------------------------------------------------------------------------------------
+# Streamlit: files served by URL
+
+
+def media_url(data: bytes, mimetype: str, coordinates: str) -> str | None:
+    """A URL, relative to the page, under which the server serves ``data`` to this
+    session: Streamlit's media file manager, as st.image uses it. Files are named by their
+    content, so the same bytes keep the same URL from rerun to rerun and the browser does
+    not fetch them again; ``coordinates`` names the element's slot (a new file there lets
+    the old one go at the end of the run). Relative (no leading slash), so that it also
+    resolves under a proxy's path prefix, as Streamlit's own media URLs do in the browser.
+    None where no Streamlit runtime runs (a bare script)."""
+    from streamlit import runtime
+
+    if not runtime.exists():
+        return None
+    return runtime.get_instance().media_file_mgr.add(data, mimetype, coordinates).lstrip("/")
+
+
 def _code_names(fn: Any) -> tuple[str, ...]:
     """The attribute and global names a function's code uses (its own, not its callees')."""
     return getattr(getattr(fn, "__code__", None), "co_names", ())
@@ -230,6 +249,13 @@ def problems() -> list[str]:
     need(callable(getattr(TTLCache, "expire", None)), "streamlit TTLCache.expire")
     need(callable(getattr(streamlit_plotly_theme, "configure_streamlit_plotly_theme", None)),
          "streamlit's Plotly theme setting the default template (configure_streamlit_plotly_theme)")
+
+    from streamlit import runtime
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    need(callable(getattr(runtime, "get_instance", None)) and callable(getattr(runtime, "exists", None)),
+         "streamlit.runtime.get_instance/exists")
+    need(callable(getattr(MediaFileManager, "add", None)), "streamlit MediaFileManager.add")
 
     need("_validate" in _code_names(BaseFigure.__init__), "plotly BaseFigure(_validate=...)")
     import plotly.tools
