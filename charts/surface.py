@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from catalog import t
 from charts.raster import contour_image
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout, color_of
+from charts.wire import round_significant
 from ui.compat import AnimatedFigure, unvalidated_figure
 
 CLICK_GRID = "click-grid"
@@ -78,16 +79,6 @@ def thin(n: int, limit: int) -> np.ndarray:
         return np.arange(n)
     idx = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
     return idx
-
-
-def significant(values: np.ndarray, digits: int) -> np.ndarray:
-    """values rounded to ``digits`` significant digits (NaN and 0 kept): what a curve
-    needs, in fewer characters than float32's seven."""
-    v = np.asarray(values, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(v))))
-        out = np.round(v * scale) / scale
-    return np.where(np.isfinite(out), out, v)
 
 
 def _valid(path: Path) -> np.ndarray:
@@ -366,7 +357,7 @@ def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int
             color = p.color or color_of(p.key, i)
             # Every step drawn: Plotly counts x from 0 itself (x0, dx), a third of the bytes.
             steps_x = dict(x0=0, dx=1) if len(idx) == last else dict(x=steps[idx])
-            fig.add_trace(go.Scatter(y=significant(y, CURVE_DIGITS), mode="lines", name=p.label, legendgroup=p.key,
+            fig.add_trace(go.Scatter(y=round_significant(y, CURVE_DIGITS), mode="lines", name=p.label, legendgroup=p.key,
                                      showlegend=j == 0, line=dict(color=color, width=2),
                                      xaxis=f"x{axis}", yaxis=f"y{axis}", **steps_x))
             if p.diverged_at is not None and last:

@@ -400,10 +400,11 @@ def test_figures_built_unvalidated_pass_plotly_validation() -> None:
 
 
 def test_curves_send_four_digits_and_let_plotly_count_the_steps() -> None:
-    from charts.surface import CURVE_DIGITS, significant
+    from charts.surface import CURVE_DIGITS
+    from charts.wire import round_significant
 
     assert CURVE_DIGITS == 4
-    np.testing.assert_array_equal(significant(np.array([123456.0, 0.0012345678, -9.87654, 0.0, np.nan, np.inf]), 4),
+    np.testing.assert_array_equal(round_significant(np.array([123456.0, 0.0012345678, -9.87654, 0.0, np.nan, np.inf]), 4),
                                   [123500.0, 0.001235, -9.877, 0.0, np.nan, np.inf])
     short = Path("gd", "GD", np.zeros((11, 2)), np.linspace(1, 2, 11))
     long = Path("adam", "Adam", np.zeros((4001, 2)), np.linspace(1, 2, 4001))

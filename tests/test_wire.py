@@ -99,6 +99,16 @@ def test_the_figures_own_settings_win_over_the_template() -> None:
     assert layout["annotations"][0]["arrowwidth"] == pio.templates[TEMPLATE].layout.annotationdefaults.arrowwidth
 
 
+def test_rounding_writes_what_formatting_would_write() -> None:
+    """round_significant against "%.7g" (the text JSON then carries), over 24 decades and
+    the extremes."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.normal(size=20_000) * 10.0 ** rng.integers(-12, 12, 20_000),
+                             [0.0, -0.0, 1e300, -1e-300, 5e-324, np.nan, np.inf, -np.inf, 0.1, 2.5, 123456789.0]])
+    want = np.char.mod("%.7g", values).astype(np.float64)
+    assert json.dumps(numbers(values)) == json.dumps(want.tolist())
+
+
 def test_numbers_round_to_float32_digits_and_keep_gaps() -> None:
     out = numbers(np.array([np.float32(0.1), 1 / 3, np.nan, -1e-12, 12345678.9]))
     assert out[0] == 0.1 and out[1] == 0.3333333 and np.isnan(out[2]) and out[3] == -1e-12

@@ -202,6 +202,21 @@ def _installed(package: str) -> str:
         return "not installed"
 
 
+# What Streamlit's Plotly chart (1.67, frontend PlotlyChart) puts into the layout of a chart
+# with point selection, in an effect after its first drawing, unless the layout sets it:
+# that second layout made Plotly lay out and draw the whole chart again on every rerun.
+POINT_SELECTION_LAYOUT = {"clickmode": "event+select", "hovermode": "closest", "dragmode": "pan"}
+
+
+def selection_layout(layout: dict, selection_mode: Any) -> None:
+    """Write into ``layout`` (unless it sets them) the modes Streamlit would set for a
+    chart selecting points only, so that it is drawn once instead of twice."""
+    modes = [selection_mode] if isinstance(selection_mode, str) else list(selection_mode or ())
+    if modes == ["points"]:
+        for k, v in POINT_SELECTION_LAYOUT.items():
+            layout.setdefault(k, v)
+
+
 # ---------------------------------------------------------------------------------------
 # Streamlit: files served by URL
 

@@ -16,7 +16,9 @@ PNG_DATA = "data:image/png;base64,"
 
 def plotly_chart(fig: go.Figure, *, images_by_url: bool = False, **kwargs: Any):
     """Like st.plotly_chart. The figures carry their own style (charts.style); Streamlit's
-    theme would add a template, and with it a second full drawing of every chart.
+    theme would add a template, and with it a second full drawing of every chart; a chart
+    selecting points gets the modes Streamlit would add after drawing it, for the same
+    reason (compat.selection_layout).
 
     images_by_url (needs a ``key``): the figure's PNG layout images go as URLs
     (compat.media_url) instead of inline data. For an image that stays the same from rerun
@@ -25,6 +27,8 @@ def plotly_chart(fig: go.Figure, *, images_by_url: bool = False, **kwargs: Any):
     Plotly.react skips an image whose source did not change."""
     kwargs.setdefault("config", {"displaylogo": False})
     wire = to_wire(fig)
+    if kwargs.get("on_select") not in (None, "ignore"):
+        compat.selection_layout(wire.to_dict()["layout"], kwargs.get("selection_mode"))
     if images_by_url:
         serve_images(wire.to_dict(), kwargs["key"])
     return st.plotly_chart(wire, theme=None, **kwargs)
