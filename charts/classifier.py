@@ -210,6 +210,10 @@ def _confidence_colorscale(n_classes: int) -> list[list]:
     return scale
 
 
+PROBABILITY_DECIMALS = 3  # the hover shows P to three decimals
+PROBABILITY_TICKS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
 def decision_boundary_figure(
     xs: np.ndarray,
     ys: np.ndarray,
@@ -225,8 +229,8 @@ def decision_boundary_figure(
     """Class probabilities of a network on a grid, with the data on top.
 
     probs[i, j] are the probabilities at (xs[j], ys[i]). Two classes: a heatmap of
-    P(class 1) from the class-0 colour through white to the class-1 colour, and the
-    P = 0.5 contour (the decision boundary). Three or more: the winning class's colour,
+    P(class 1) from the class-0 colour through white to the class-1 colour, with the
+    P = 0.5 contour line (the decision boundary) drawn by the same trace. Three or more: the winning class's colour,
     pale where its probability is near 1/K and full where it is near 1.
     Then one scatter per (split, class): train filled, test open circles.
     """
@@ -234,24 +238,24 @@ def decision_boundary_figure(
     n_classes = probs.shape[-1]
     fig = go.Figure()
     if n_classes == 2:
+        # One trace for both: the probabilities as a heatmap-coloured contour whose only line
+        # is P = 0.5. A heatmap and a contour over the same grid sent it twice (~120 KB each
+        # time the page reran); rounded to the digits the hover shows, a quarter of that.
         c0, c1 = CLASS_COLORS[0], CLASS_COLORS[1]
         fig.add_trace(
-            go.Heatmap(
-                x=xs, y=ys, z=probs[..., 1], zmin=0.0, zmax=1.0, zsmooth="best",
+            go.Contour(
+                x=xs, y=ys, z=np.round(probs[..., 1], PROBABILITY_DECIMALS), zmin=0.0, zmax=1.0,
+                contours=dict(start=0.5, end=0.5, size=1.0, coloring="heatmap"),
+                line=dict(color="black", width=2),
                 colorscale=[[0.0, _tint(c0, 0.7)], [0.5, "rgb(255,255,255)"], [1.0, _tint(c1, 0.7)]],
-                colorbar=dict(title=t("classifier.chart.probability"), len=0.8),
+                colorbar=dict(title=t("classifier.chart.probability"), len=0.8, tickvals=PROBABILITY_TICKS,
+                              ticktext=[f"{v:g}" for v in PROBABILITY_TICKS]),
                 name=t("classifier.chart.probability"),
                 hovertemplate=t("classifier.chart.probability_hover"),
             )
         )
-        fig.add_trace(
-            go.Contour(
-                x=xs, y=ys, z=probs[..., 1],
-                contours=dict(start=0.5, end=0.5, size=1.0, coloring="none"),
-                line=dict(color="black", width=2),
-                showscale=False, name=t("classifier.chart.boundary_line"), hoverinfo="skip",
-            )
-        )
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color="black", width=2),
+                                 name=t("classifier.chart.boundary_line"), hoverinfo="skip"))  # its legend entry
     else:
         winner = np.argmax(probs, axis=-1)
         conf = np.max(probs, axis=-1)

@@ -70,9 +70,12 @@ def test_decision_boundary_two_classes():
     xs, ys, probs, x, y = _grid(2)
     fig = charts.decision_boundary_figure(xs, ys, probs, x[:30], y[:30], x[30:], y[30:])
     kinds = [type(t).__name__ for t in fig.data]
-    assert kinds == ["Heatmap", "Contour", "Scatter", "Scatter", "Scatter", "Scatter"]
-    np.testing.assert_array_equal(fig.data[0].z, probs[..., 1])
-    assert fig.data[1].contours.start == 0.5
+    assert kinds == ["Contour", "Scatter", "Scatter", "Scatter", "Scatter", "Scatter"]
+    # P(class 1) to the hover's three decimals, coloured as a heatmap, one line at P = 0.5.
+    np.testing.assert_array_equal(fig.data[0].z, np.round(probs[..., 1], 3))
+    contours = fig.data[0].contours
+    assert (contours.start, contours.end, contours.coloring) == (0.5, 0.5, "heatmap")
+    assert fig.data[1].name == "boundary (P = 0.5)" and fig.data[1].line.color == "black"  # the line's legend entry
     assert [t.name for t in fig.data[2:]] == ["train class 0", "train class 1", "test class 0", "test class 1"]
     assert len(fig.data[2].x) == np.sum(y[:30] == 0) and fig.data[4].marker.symbol == "circle-open"
 

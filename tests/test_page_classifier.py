@@ -12,8 +12,14 @@ from tests.conftest import arr, chart_specs, open_page, texts
 PAGE = "pages/4_Classifier.py"
 
 
+def probabilities(spec: dict) -> dict:
+    """The trace colouring the plane by the network's probabilities: a heatmap (3+ classes)
+    or a heatmap-coloured contour with the P = 0.5 line (2 classes)."""
+    return next(t for t in spec["data"] if t["type"] in ("heatmap", "contour"))
+
+
 def boundary(at) -> dict:
-    return next(s for s in chart_specs(at) if any(t["type"] == "heatmap" for t in s["data"]))
+    return next(s for s in chart_specs(at) if any(t["type"] in ("heatmap", "contour") for t in s["data"]))
 
 
 def curves(at) -> dict:
@@ -45,7 +51,8 @@ def test_defaults_train_a_good_classifier(default_run):
     assert math.isclose(loss[0], math.log(2), abs_tol=0.15)  # an untrained 2-class net: about ln 2
     assert loss[-1] < 0.1 and acc[-1] > 0.9  # two moons at noise 0.15 is nearly separable
     b = boundary(at)
-    assert any(t["type"] == "contour" for t in b["data"])  # the P = 0.5 line
+    line = probabilities(b)
+    assert line["type"] == "contour" and line["contours"]["start"] == line["contours"]["end"] == 0.5  # the P = 0.5 line
     n_train = sum(len(arr(t["x"])) for t in b["data"] if t.get("name", "").startswith("train class"))
     n_test = sum(len(arr(t["x"])) for t in b["data"] if t.get("name", "").startswith("test class"))
     assert (n_train, n_test) == (280, 120)
@@ -64,13 +71,13 @@ def test_moving_the_epoch_slider_does_not_retrain(default_run):
 
     at = default_run
     misses = training_cache.RUNS.misses
-    before = arr(next(t for t in boundary(at)["data"] if t["type"] == "heatmap")["z"])
+    before = arr(probabilities(boundary(at))["z"])
     at.select_slider(key="c.at").set_value(20).run()
     assert not at.exception
     assert training_cache.RUNS.misses == misses
     b = boundary(at)
     assert "epoch 20<br>" in b["layout"]["title"]["text"]
-    after = arr(next(t for t in b["data"] if t["type"] == "heatmap")["z"])
+    after = arr(probabilities(b)["z"])
     assert not np.allclose(before, after)  # an earlier network, a different boundary
     assert at.query_params["c.at"] == "20"
 
