@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from catalog import t
 from charts.style import COLORSCALE, LANDMARK_MARKS, base_layout
 from charts.surface import shaped
+from charts.wire import round_significant
 
 SWEEP_CELLS = "sweep-cells"
 DIVERGED_COLOR = "#1a1a1a"
@@ -134,20 +135,7 @@ def sweep_figure(
         if show:
             fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
                                      marker=dict(symbol="square", size=12, color=color, line=dict(width=1, color="#888"))))
-    gx, gy = np.meshgrid(x, y)
-    rows, cols = np.meshgrid(np.arange(vals.size), np.arange(lrs.size), indexing="ij")
-    text = [
-        t("sweeps.chart.cell_hover", lr=lrs[j], label=second.label, second_value=vals[i],
-          status=_status(above[i, j], div[i, j], hit[i, j], tol))
-        for i, j in zip(rows.ravel(), cols.ravel())
-    ]
-    side = max(vals.size, lrs.size)
-    fig.add_trace(go.Scatter(
-        x=np.round(gx.ravel(), 6), y=np.round(gy.ravel(), 6), mode="markers", name=SWEEP_CELLS, showlegend=False,
-        customdata=np.stack([rows.ravel(), cols.ravel()], axis=1), text=text,
-        hovertemplate="%{text}<extra></extra>",
-        marker=dict(symbol="square", size=float(np.clip(440 / side, 5, 40)), opacity=0),
-    ))
+    _cells(fig, lrs, vals, x, y, above, div, hit, second.label, tol)
     _mark_cells(fig, x, y, selected, best)
     _layout(fig, height, title)
     tickvals, ticktext = _decade_ticks(float(x.min()), float(x.max()))
@@ -179,6 +167,52 @@ def _mark_cells(fig: go.Figure, x: np.ndarray, y: np.ndarray, selected, best) ->
         fig.add_trace(go.Scatter(
             x=[x[selected[1]]], y=[y[selected[0]]], mode="markers", name=t("sweeps.chart.path_shown"), hoverinfo="skip",
             marker=dict(symbol="square-open", size=18, color=SELECTED_COLOR, line=dict(width=3, color=SELECTED_COLOR)),
+        ))
+
+
+class _Slot:
+    """Formats as Plotly's hover placeholder for one of a point's customdata columns, so that
+    catalog text written for Python's str.format becomes a hover template: the sentence is
+    sent once per trace and each point carries only its numbers (Python's format specs, as
+    .3g, are d3-format's too)."""
+
+    def __init__(self, column: int) -> None:
+        self.column = column
+
+    def __format__(self, spec: str) -> str:
+        return "%{customdata[" + str(self.column) + "]" + (":" + spec if spec else "") + "}"
+
+
+# The map's invisible cells carry these columns: the cell (row, column) a click selects,
+# then what the hover says.
+ROW, COL, LR, SECOND, GAP, STEP = range(6)
+
+
+def _cells(fig: go.Figure, lrs, vals, x, y, above, div, hit, label: str, tol: float) -> None:
+    """The map's clickable cells, one invisible trace per outcome (diverged, reached the
+    tolerance, never reached it), each with its sentence as a hover template. A sentence
+    per cell was ~125 bytes, most of the map's bytes on every rerun."""
+    gx, gy = np.meshgrid(x, y)
+    rows, cols = np.meshgrid(np.arange(vals.size), np.arange(lrs.size), indexing="ij")
+    diverged, reached = div >= 0, (div < 0) & (hit >= 0)
+    step = np.where(diverged, div, hit)
+    # One digit more than each hover shows: the text is the same, the bytes fewer.
+    data = np.stack([rows, cols, np.broadcast_to(round_significant(lrs, 4), rows.shape),
+                     np.broadcast_to(round_significant(vals, 5)[:, None], rows.shape),
+                     round_significant(above, 4), step], axis=-1)
+    slot = {k: _Slot(k) for k in (LR, SECOND, GAP, STEP)}
+    statuses = ((diverged, t("sweeps.chart.status_diverged", step=slot[STEP])),
+                (reached, t("sweeps.chart.status_reached", gap=slot[GAP], tol=tol, step=slot[STEP])),
+                (~diverged & ~reached, t("sweeps.chart.status_missed", gap=slot[GAP], tol=tol)))
+    size = float(np.clip(440 / max(vals.size, lrs.size), 5, 40))
+    for where, status in statuses:
+        if not where.any():
+            continue
+        hover = t("sweeps.chart.cell_hover", lr=slot[LR], label=label, second_value=slot[SECOND], status=status)
+        fig.add_trace(go.Scatter(
+            x=np.round(gx[where], 6), y=np.round(gy[where], 6), mode="markers", name=SWEEP_CELLS, showlegend=False,
+            customdata=data[where], hovertemplate=hover + "<extra></extra>",
+            marker=dict(symbol="square", size=size, opacity=0),
         ))
 
 

@@ -1,6 +1,8 @@
 """charts.sweeps: the figures show exactly the data they are given (no browser)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from charts.sweeps import (
@@ -25,6 +27,17 @@ DIV = np.array([[-1, -1, -1, 4], [-1, -1, -1, 2], [-1, -1, -1, 1]])
 HIT = np.array([[-1, -1, 40, -1], [-1, 90, 12, -1], [-1, 30, -1, -1]])
 
 
+def hover_text(template: str, row) -> str:
+    """A hover template filled in with one point's customdata, as Plotly fills it
+    (%{customdata[i]} and %{customdata[i]:spec}, d3-format specs as Python's)."""
+    def fill(m: re.Match) -> str:
+        value = float(row[int(m.group(1))])
+        spec = m.group(2)
+        return format(value, spec) if spec else f"{value:g}"
+
+    return re.sub(r"%\{customdata\[(\d+)\](?::([^}]*))?\}", fill, template).replace("<extra></extra>", "")
+
+
 def trace_named(fig, name):
     return next(t for t in fig.data if t.name == name)
 
@@ -41,17 +54,25 @@ def test_sweep_map_layers_and_cells():
     dz = np.asarray(diverged.z, float)
     assert np.array_equal(np.isfinite(dz), DIV >= 0)
     assert diverged.colorscale[0][1] == DIVERGED_COLOR
-    cells = trace_named(fig, SWEEP_CELLS)
-    assert len(cells.x) == LRS.size * BETAS.size
-    # Every clickable cell sits on its cell centre and says what happened there.
-    for (i, j), x, y, text in zip(cells.customdata, cells.x, cells.y, cells.text):
-        assert np.isclose(x, np.log10(LRS[j]), atol=1e-5) and np.isclose(y, BETAS[i])
-        if DIV[i, j] >= 0:
-            assert f"diverged at step {DIV[i, j]}" in text
-        elif HIT[i, j] >= 0:
-            assert f"at step {HIT[i, j]}" in text
-        else:
-            assert "never reached" in text
+    cells = [c for c in fig.data if c.name == SWEEP_CELLS]
+    assert sum(len(c.x) for c in cells) == LRS.size * BETAS.size
+    # Every clickable cell sits on its cell centre and says what happened there (its hover
+    # template filled in with its numbers, as Plotly does).
+    seen = set()
+    for c in cells:
+        for row, x, y in zip(c.customdata, c.x, c.y):
+            i, j = int(row[0]), int(row[1])
+            seen.add((i, j))
+            text = hover_text(c.hovertemplate, row)
+            assert np.isclose(x, np.log10(LRS[j]), atol=1e-5) and np.isclose(y, BETAS[i])
+            assert text.startswith(f"η = {LRS[j]:.3g}<br>momentum λ = {BETAS[i]:.4g}<br>")
+            if DIV[i, j] >= 0:
+                assert text.endswith(f"diverged at step {DIV[i, j]}")
+            elif HIT[i, j] >= 0:
+                assert f"final L − L* = {LOSS[i, j] - 3.0:.3g}<br>" in text and text.endswith(f"at step {HIT[i, j]}")
+            else:
+                assert f"final L − L* = {LOSS[i, j] - 3.0:.3g}<br>never reached" in text
+    assert len(seen) == LRS.size * BETAS.size
     shown = trace_named(fig, "path shown")
     assert np.isclose(shown.x[0], np.log10(LRS[2])) and np.isclose(shown.y[0], BETAS[1])
 
