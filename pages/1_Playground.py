@@ -21,7 +21,7 @@ from ui.controls import follow_start, optimizer_controls, schedule_expander  # n
 from ui.controls import surface_heading, surface_or_stop  # noqa: E402
 from ui.formulas import filled_update, step_table_markdown  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
-from ui.surface_view import CONTOUR_KEY, ZOOM_GRID, click_pending, consume_click  # noqa: E402
+from ui.surface_view import ZOOM_GRID, click_pending, consume_click, surface_chart  # noqa: E402
 from ui.surface_view import fill_of, grid_of, landmarks_of, landscape_of  # noqa: E402
 
 MAX_STEPS = optimizers.MAX_STEPS
@@ -138,8 +138,7 @@ def race_view(surface: Surface, race: tuple[str, ...]) -> None:
         fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=landmarks_of(surface),
                              start=result.start, click_grid=CLICK_GRID_SIZE, animate=True, height=600,
                              fill=fill_of(surface))
-        plotly_chart(fig, width="stretch", key=CONTOUR_KEY, on_select="rerun", selection_mode="points",
-                     images_by_url=True)
+        surface_chart(fig)
         # Opt-in: a WebGL scene is the slowest thing on the page to draw, on every rerun.
         if st.toggle(t("playground.page.show3d"), key="show3d", help=t("playground.page.show3d_help")):
             xs3, ys3, z3 = grid_of(surface, 61)

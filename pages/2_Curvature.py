@@ -19,7 +19,7 @@ from ui import escape, frame, lesson, memo, urlstate  # noqa: E402
 from ui.controls import surface_heading, surface_or_stop, surface_signature  # noqa: E402
 from ui.formulas import num, vec  # noqa: E402
 from ui.plots import plotly_chart  # noqa: E402
-from ui.surface_view import consume_click, critical_of, fill_of, grid_of  # noqa: E402
+from ui.surface_view import consume_click, critical_of, fill_of, grid_of, surface_chart  # noqa: E402
 
 CHART_KEY = "curvature_contour"
 SUB = "₁₂"
@@ -80,8 +80,7 @@ if result.outside_domain:
 
 chart_col, info_col = st.columns([3, 2], gap="medium")
 with chart_col:
-    plotly_chart(charts.point_figure(*grid_of(surface), result, fill=fill_of(surface)), width="stretch",
-                 key=CHART_KEY, on_select="rerun", selection_mode="points", images_by_url=True)
+    surface_chart(charts.point_figure(*grid_of(surface), result, fill=fill_of(surface)), CHART_KEY)
     if p:
         st.caption(t("curvature.map_caption", arrow=charts.ARROW, levels=charts.MODEL_LEVELS))
 

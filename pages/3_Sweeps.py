@@ -88,8 +88,7 @@ def path_contour(paths: list[Path], title: str, height: int = 520) -> None:
     fig = contour_figure(xs, ys, z, log=surface.log_levels, paths=paths, marks=sv.landmarks_of(surface),
                          start=ex.start_of(s, surface), click_grid=CLICK_GRID_SIZE, height=height,
                          fill=sv.fill_of(surface))
-    plotly_chart(fig, width="stretch", key=sv.CONTOUR_KEY, on_select="rerun", selection_mode="points",
-                 images_by_url=True)
+    sv.surface_chart(fig)
 
 
 if s.view == ex.View.SWEEP:

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from ui import memo
+from ui.plots import plotly_chart
 
 import surfaces
 from charts.surface import Fill, Mark, draw_fill
@@ -72,6 +73,13 @@ def minima_of(surface: Surface) -> np.ndarray:
 def lowest_value(surface: Surface) -> float:
     """L*: the lowest known minimum value, or the grid's minimum if none is known."""
     return landscape_of(surface).lowest
+
+
+def surface_chart(fig, key: str = CONTOUR_KEY) -> None:
+    """A surface's contour (or map) as the pages draw it: full width, a click selects a
+    point (read back with take_click(key)), and its filled image sent by URL, once (it is
+    the same from rerun to rerun)."""
+    plotly_chart(fig, width="stretch", key=key, on_select="rerun", selection_mode="points", images_by_url=True)
 
 
 def clicked_point(chart_key: str = CONTOUR_KEY) -> tuple[float, float] | None:
