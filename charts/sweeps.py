@@ -173,13 +173,17 @@ def _mark_cells(fig: go.Figure, x: np.ndarray, y: np.ndarray, selected, best) ->
 class _Slot:
     """Formats as Plotly's hover placeholder for one of a point's customdata columns, so that
     catalog text written for Python's str.format becomes a hover template: the sentence is
-    sent once per trace and each point carries only its numbers (Python's format specs, as
-    .3g, are d3-format's too)."""
+    sent once per trace and each point carries only its numbers. Python's format specs are
+    d3-format's, but for "g": d3 keeps trailing zeros (1 shows as "1.00" at .3g) unless
+    told "~", as Python does by default."""
 
     def __init__(self, column: int) -> None:
         self.column = column
 
     def __format__(self, spec: str) -> str:
+        if spec.endswith("g"):
+            spec = spec[:-1].replace("#", "") if "#" in spec else spec[:-1] + "~"
+            spec += "g"
         return "%{customdata[" + str(self.column) + "]" + (":" + spec if spec else "") + "}"
 
 

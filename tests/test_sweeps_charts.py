@@ -29,10 +29,13 @@ HIT = np.array([[-1, -1, 40, -1], [-1, 90, 12, -1], [-1, 30, -1, -1]])
 
 def hover_text(template: str, row) -> str:
     """A hover template filled in with one point's customdata, as Plotly fills it
-    (%{customdata[i]} and %{customdata[i]:spec}, d3-format specs as Python's)."""
+    (%{customdata[i]} and %{customdata[i]:spec}; d3's ".3~g" is Python's ".3g", and d3's
+    ".3g" keeps trailing zeros, Python's ".3#g")."""
     def fill(m: re.Match) -> str:
         value = float(row[int(m.group(1))])
         spec = m.group(2)
+        if spec and spec.endswith("g"):
+            spec = spec.replace("~", "") if "~" in spec else spec[:-1] + "#g"
         return format(value, spec) if spec else f"{value:g}"
 
     return re.sub(r"%\{customdata\[(\d+)\](?::([^}]*))?\}", fill, template).replace("<extra></extra>", "")
