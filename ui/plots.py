@@ -23,8 +23,8 @@ def plotly_chart(fig: go.Figure, *, images_by_url: bool = False, **kwargs: Any):
     images_by_url (needs a ``key``): the figure's PNG layout images go as URLs
     (compat.media_url) instead of inline data. For an image that stays the same from rerun
     to rerun, as a surface's filled contour does: inline, it was about a quarter of every
-    Playground rerun's bytes (57 of 225 KB); by URL the browser fetches it once, and
-    Plotly.react skips an image whose source did not change."""
+    Playground rerun's bytes (57 of 225 KB); by URL the browser fetches it once and
+    draws it from its cache after that (Plotly still embeds it in the PNG download)."""
     kwargs.setdefault("config", {"displaylogo": False})
     wire = to_wire(fig)
     if kwargs.get("on_select") not in (None, "ignore"):
