@@ -42,14 +42,16 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, base_path: str = "") -> None:
         self.port = free_port()
+        self.base_path = base_path
         env = {k: v for k, v in os.environ.items() if k != "DESCENT_LAB_NO_WARMUP"}
         env["PYTHONUNBUFFERED"] = "1"
         self.log = open(ROOT / "test-artifacts" / f"server-{self.port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+             "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.baseUrlPath", base_path],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 60
@@ -65,7 +67,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://127.0.0.1:{self.port}" + (f"/{self.base_path}" if self.base_path else "")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -272,6 +274,28 @@ def test_playground_fragment_rerun_and_a_click_on_the_contour(browser, server):
     check_page(page, "Playground with the step inspector open")
     page.screenshot(path=str(SHOTS / "playground-inspector.png"), full_page=True)
     context.close()
+
+
+def test_the_contour_image_loads_under_a_path_prefix(browser):
+    """Behind a proxy that serves the app under a path (as a hosted app may be), the
+    contour's image URL (relative, as compat.media_url makes it) resolves under that path."""
+    s = Server(base_path="class/room")
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        images = []
+        page.on("response", lambda r: images.append((r.status, r.url)) if r.url.endswith(".png") else None)
+        page.goto(s.url + "/Playground")
+        wait_done(page)
+        check_page(page, "Playground under a path prefix")
+        page.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.endsWith('.png'))",
+                               timeout=30_000)
+        page.wait_for_timeout(300)
+        served = [(status, url) for status, url in images if "/media/" in url]
+        assert served and all(status == 200 and "/class/room/media/" in url for status, url in served), images
+        context.close()
+    finally:
+        s.stop()
 
 
 def test_crafted_url_draws_no_link_image_or_heading(browser, server):
