@@ -230,8 +230,9 @@ def decision_boundary_figure(
 
     probs[i, j] are the probabilities at (xs[j], ys[i]). Two classes: a heatmap of
     P(class 1) from the class-0 colour through white to the class-1 colour, with the
-    P = 0.5 contour line (the decision boundary) drawn by the same trace. Three or more: the winning class's colour,
-    pale where its probability is near 1/K and full where it is near 1.
+    P = 0.5 contour line (the decision boundary) drawn by the same trace. Three or more:
+    the winning class's colour, pale where its probability is near 1/K and full where it
+    is near 1.
     Then one scatter per (split, class): train filled, test open circles.
     """
     probs = np.asarray(probs)

@@ -357,8 +357,8 @@ def curves_figure(paths: Sequence[Path], panels: Sequence[Panel], *, height: int
             color = p.color or color_of(p.key, i)
             # Every step drawn: Plotly counts x from 0 itself (x0, dx), a third of the bytes.
             steps_x = dict(x0=0, dx=1) if len(idx) == last else dict(x=steps[idx])
-            fig.add_trace(go.Scatter(y=round_significant(y, CURVE_DIGITS), mode="lines", name=p.label, legendgroup=p.key,
-                                     showlegend=j == 0, line=dict(color=color, width=2),
+            fig.add_trace(go.Scatter(y=round_significant(y, CURVE_DIGITS), mode="lines", name=p.label,
+                                     legendgroup=p.key, showlegend=j == 0, line=dict(color=color, width=2),
                                      xaxis=f"x{axis}", yaxis=f"y{axis}", **steps_x))
             if p.diverged_at is not None and last:
                 fig.add_shape(type="line", x0=p.diverged_at, x1=p.diverged_at, y0=0, y1=1, xref=f"x{axis}",

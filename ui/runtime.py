@@ -145,10 +145,11 @@ def freeze_long_lived() -> int:
     """Take every object alive now out of the cyclic garbage collector's view (gc.freeze),
     after one last collection; returns how many were frozen.
 
-    Streamlit runs a full collection after every script run (runner.postScriptGC), and
-    the trimmer below one every period. A full collection walks every object the process
-    holds: once JAX, Plotly and the warm-up's compiled programs are in, that took ~320 ms
-    of each Playground rerun, holding the GIL, so the run's last messages waited for it.
+    A full collection walks every object the process holds: once JAX, Plotly and the
+    warm-up's compiled programs are in, Streamlit's own after every script run took ~320
+    ms of each Playground rerun, holding the GIL, so the run's last messages waited for it.
+    That one is off (.streamlit/config.toml, runner.postScriptGC); the trimmer below and
+    Python's generational collector still run full collections now and then.
     Objects alive after the warm-up are the process's own (modules, compiled programs,
     caches): frozen, they are never walked again; refcounting still frees them. Called
     once, when the warm-up is done (ui.warmup)."""
