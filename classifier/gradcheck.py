@@ -48,9 +48,14 @@ class GradCheckResult:
         return bool(np.all(self.rel_errors < tol))
 
 
+BATCH = 32  # perturbed copies of the network evaluated at once
+
+
 @partial(jax.jit, static_argnames=("activation", "loss", "batch_size"))
-def _gradients(params, idx, x, y, l2, eps, *, activation: str, loss: str, batch_size: int = 32):
-    """Analytic gradient at the coordinates idx and their central differences."""
+def _gradients(params, idx, x, y, l2, eps, *, activation: str, loss: str, batch_size: int = BATCH):
+    """Analytic gradient at the coordinates idx and their central differences. idx holds
+    whole batches (``padded``): a remainder would compile the batch's body a second time
+    (8 x 64 ReLU: 1.9 s of compile for 126 coordinates, 1.0 s for 128)."""
     flat, unravel = ravel_pytree(params)
 
     def j(theta):
@@ -63,6 +68,11 @@ def _gradients(params, idx, x, y, l2, eps, *, activation: str, loss: str, batch_
 
     numeric = jax.lax.map(central, idx, batch_size=batch_size)
     return analytic, numeric
+
+
+def padded(idx: np.ndarray, batch: int = BATCH) -> np.ndarray:
+    """idx with its last coordinate repeated up to a whole number of batches."""
+    return np.concatenate([idx, np.full(-idx.size % batch, idx[-1], idx.dtype)])
 
 
 def _layer_of_coordinate(params: Params) -> np.ndarray:
@@ -101,7 +111,7 @@ def gradient_check(
         p64 = jax.tree.map(lambda a: jnp.asarray(np.asarray(a), jnp.float64), params)
         analytic, numeric = _gradients(
             p64,
-            jnp.asarray(idx),
+            jnp.asarray(padded(idx)),
             jnp.asarray(np.asarray(x), jnp.float64),
             jnp.asarray(np.asarray(y), jnp.int32),
             jnp.asarray(l2, jnp.float64),
@@ -109,7 +119,7 @@ def gradient_check(
             activation=activation,
             loss=loss,
         )
-        analytic, numeric = np.asarray(analytic), np.asarray(numeric)
+        analytic, numeric = np.asarray(analytic)[: idx.size], np.asarray(numeric)[: idx.size]
     bounds = np.cumsum([0] + [c.size for c in chosen])
     rel, na, nn = [], [], []
     for l in range(n_layers):

@@ -16,6 +16,7 @@ from classifier import datasets, gradcheck, losses, model, sharpness
 from classifier.boundary import probability_grid
 from classifier import train as training
 from classifier.train import TrainConfig
+import optimizers
 
 # ---------------------------------------------------------------------------------------
 # Data
@@ -190,6 +191,26 @@ def test_gradient_check_samples_coordinates_and_catches_a_one_percent_error(monk
         gradcheck._gradients.clear_cache()
     assert not bad.passed(1e-6)
     np.testing.assert_allclose(bad.rel_errors, 0.01 / 2.01, rtol=1e-3)
+
+
+def test_the_gradient_check_pads_its_coordinates_to_whole_batches_without_changing_any():
+    """37 coordinates become 64 (two batches of 32, the last coordinate repeated); the 37
+    analytic and numeric derivatives are those computed without padding."""
+    idx = np.arange(3, 40)
+    assert np.array_equal(gradcheck.padded(idx), np.r_[idx, np.full(27, 39)])
+    assert gradcheck.padded(np.arange(64)).size == 64
+    params = model.init_params(jax.random.key(2), model.Architecture((8,), "tanh"), "xavier")
+    rng = np.random.default_rng(4)
+    with jax.enable_x64(True):
+        p64 = jax.tree.map(lambda a: jnp.asarray(np.asarray(a), jnp.float64), params)
+        args = (jnp.asarray(rng.standard_normal((20, 2))), jnp.asarray(rng.integers(0, 2, 20), jnp.int32),
+                jnp.asarray(0.0), jnp.asarray(1e-6))
+        plain = gradcheck._gradients(p64, jnp.asarray(idx), *args, activation="tanh", loss="cross_entropy")
+        whole = gradcheck._gradients(p64, jnp.asarray(gradcheck.padded(idx)), *args, activation="tanh",
+                                     loss="cross_entropy")
+    for a, b in zip(plain, whole):
+        np.testing.assert_allclose(np.asarray(b)[: idx.size], np.asarray(a), rtol=1e-9, atol=1e-15)
+
 
 
 def test_top_eigenvalue_matches_dense_hessian():
@@ -425,6 +446,28 @@ def test_compare_same_start_different_paths(small):
     p = jax.tree.map(jnp.asarray, gd.snapshots[-1])
     direct = sharpness.top_hessian_eigenvalue(p, small.x_train, small.y_train, "tanh")
     assert abs(gd.sharpness[-1] - direct) < 1e-3 * abs(direct)
+
+
+def test_every_optimizer_shares_one_state_the_size_of_the_largest():
+    """any_optimizer's state holds three parameter vectors (AMSGrad's m, v and v̂) and one
+    step count, whichever optimizer runs, not every optimizer's state side by side; and
+    each optimizer's updates through it are its own (three steps, against the rule alone)."""
+    from classifier.any_optimizer import NAMES, any_optimizer
+
+    params = jnp.linspace(-1.0, 1.0, 7, dtype=jnp.float32)
+    hypers = {k: {} for k in NAMES}
+    for i, name in enumerate(NAMES):
+        shared_opt = any_optimizer(jnp.asarray(i), 0.05, hypers)
+        alone = optimizers.build(name, learning_rate=0.05)
+        shared, state, p, q = shared_opt.init(params), alone.init(params), params, params
+        assert sorted(tuple(r.shape) for r in shared.rows) == [(1,), (3, 7)]
+        for step in range(3):
+            g = jnp.sin(3.0 * p + step)
+            u, shared = shared_opt.update(g, shared, p)
+            v, state = alone.update(jnp.sin(3.0 * q + step), state, q)
+            p, q = optimizers.apply_updates(p, u), optimizers.apply_updates(q, v)
+        np.testing.assert_allclose(np.asarray(p), np.asarray(q), rtol=1e-6, err_msg=name)
+        assert not np.allclose(np.asarray(p), np.asarray(params))
 
 
 @pytest.mark.parametrize("course", [False, True])
