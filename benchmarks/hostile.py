@@ -213,6 +213,11 @@ def heavy_requests(limits: Limits, formulas: list[tuple[str, str]]) -> list[dict
                    "c.epochs": high("Classifier", "c.epochs", train.MAX_EPOCHS),
                    "c.compare": 1, "c.opts": ",".join(choices("Classifier", "c.opts", names)),
                    "c.sharp": 1, "c.gc": 1}},
+        {"page": "Classifier", "label": "accuracy against depth (16 networks), max data and width, SGD",
+         "query": {"c.points": high("Classifier", "c.points", datasets.MAX_POINTS),
+                   "c.test": low("Classifier", "c.test", 0.1),
+                   "c.width": high("Classifier", "c.width", mlp.MAX_WIDTH),
+                   "c.batch": "sgd", "c.epochs": high("Classifier", "c.epochs", train.MAX_EPOCHS), "c.depth": 1}},
     ]
     for r in out:
         limits.check(r["page"], r["label"], r["query"])

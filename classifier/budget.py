@@ -27,8 +27,22 @@ neighbours skew those less than wall time):
 * the gradient check: 2 x (checked coordinates) x (<= 512 examples) x n_params in float64
   (0.63 CPU s on 4 x 64), at most ~1 s: 64 coordinates per layer, fewer on networks deeper
   and wider than 4 x 64 (``gradcheck_coords_per_layer``) so it stays within
-  ``GRADCHECK_MAX_WORK``; its share is always set aside, so turning the check on never
-  changes (and so never retrains) the runs.
+  ``GRADCHECK_MAX_WORK``; its share is set aside whenever it fits (asked or not), so
+  turning the check on never changes (and so never retrains) the runs;
+* compiling: a page run that meets a shape for the first time (layers, data size, batch
+  size) compiles its training program, its initial weights and its evaluation before it
+  trains, and the gradient check compiles its own. On the 2-core server after the warm-up,
+  that took 3.3-4.7 CPU s for full-batch networks of 0-8 hidden layers (5,000 points) and
+  6.2-8.7 s with mini-batches (their updates and the full-set evaluation are two loops);
+  the gradient check 0.4-2 s (``compile_work``, ``gradcheck_compile_work``). The compile
+  time was uncounted before: the heaviest request (8 x 64 ReLU, 4,500 points, SGD, all
+  ten optimizers, gradient check) took 16.8 s on a 7 s budget. It is set aside whether or
+  not the programs are compiled already, so a plan stays the same request after request
+  (and finds its runs cached).
+
+When even one epoch of every run does not fit, fewer runs train (the first optimizers of
+the comparison, at least one); when the gradient check does not fit next to one epoch of
+one run, it is left out. The page says what was cut.
 
 No Streamlit here: the page calls ``plan_training`` and says what was cut.
 """
@@ -37,12 +51,15 @@ from __future__ import annotations
 from typing import NamedTuple
 
 UNITS_PER_CPU_SECOND = 4.7e9
-SECONDS = 7.0  # of one core for a page run's training, leaving the rest of ~10 s to drawing it
+SECONDS = 9.0  # of one core for a page run's compiling, training and gradient check; ~1 s more draws it
 CLASSIFIER_CAP = SECONDS * UNITS_PER_CPU_SECOND
 
 EPOCH_FIXED = 1e6
 UPDATE_FIXED = 1e5
-UPDATE_PER_PARAM = 14.0
+UPDATE_PER_PARAM = 18.0  # 8 x 64 ReLU, batch size 1: 0.7 CPU s for 4,500 updates
+COMPILE_FULL_BATCH = (3.3, 0.2)  # CPU s: fixed, per hidden layer
+COMPILE_MINI_BATCH = (6.5, 0.3)
+GRADCHECK_COMPILE = (0.4, 0.2)
 SHARPNESS_PASSES = 30.0
 SHARPNESS_FIXED = 7e6
 GRADCHECK_COORDS_PER_LAYER = 64  # at most, as classifier.gradcheck.gradient_check samples them
@@ -82,6 +99,17 @@ def run_work(shape: TrainShape, epochs: int, n_snapshots: int, sharpness: bool) 
     return epochs * epoch_work(shape) + sharp
 
 
+def compile_work(shape: TrainShape) -> float:
+    """What compiling a run of this shape costs (see the module doc), in work units."""
+    fixed, per_layer = COMPILE_FULL_BATCH if shape.steps_per_epoch == 1 else COMPILE_MINI_BATCH
+    return (fixed + per_layer * (shape.n_layers - 1)) * UNITS_PER_CPU_SECOND
+
+
+def gradcheck_compile_work(shape: TrainShape) -> float:
+    fixed, per_layer = GRADCHECK_COMPILE
+    return (fixed + per_layer * (shape.n_layers - 1)) * UNITS_PER_CPU_SECOND
+
+
 def gradcheck_coords_per_layer(n_layers: int, n_params: int) -> int:
     """Coordinates the gradient check samples per layer: 64, or fewer where 64 per layer
     would cost more than GRADCHECK_MAX_WORK (8 hidden layers of 64: 14)."""
@@ -90,8 +118,19 @@ def gradcheck_coords_per_layer(n_layers: int, n_params: int) -> int:
 
 
 def gradcheck_work(shape: TrainShape) -> float:
+    """Computing the gradient check (without compiling it)."""
     coords = gradcheck_coords_per_layer(shape.n_layers, shape.n_params) * shape.n_layers
     return 2.0 * coords * min(GRADCHECK_EXAMPLES, shape.n_train) * shape.n_params
+
+
+def gradcheck_share(shape: TrainShape) -> float:
+    """What the gradient check is given: its compile and its computation."""
+    return gradcheck_compile_work(shape) + gradcheck_work(shape)
+
+
+def gradcheck_fits(shape: TrainShape, cap: float) -> bool:
+    """Whether the check fits next to compiling and one epoch of one run."""
+    return compile_work(shape) + gradcheck_share(shape) + epoch_work(shape) <= cap
 
 
 class TrainingRequest(NamedTuple):
@@ -109,7 +148,8 @@ class TrainingRequest(NamedTuple):
 class TrainingPlan(NamedTuple):
     """What each run trains. work is that of the runs still to train (cached ones are free).
     sharpness is whether lambda_max is tracked (dropped if not even the first and the last
-    network's estimates fit)."""
+    network's estimates fit). runs of the asked_runs train (the first ones); gradcheck is
+    whether the gradient check fits (asked or not, so turning it on changes no run)."""
 
     epochs: int
     n_snapshots: int
@@ -118,28 +158,40 @@ class TrainingPlan(NamedTuple):
     cut_epochs: bool
     cut_snapshots: bool
     dropped_sharpness: bool
+    runs: int
+    asked_runs: int
+    gradcheck: bool
+
+    @property
+    def cut_runs(self) -> bool:
+        return self.runs < self.asked_runs
 
     @property
     def cut(self) -> bool:
-        return self.cut_epochs or self.cut_snapshots or self.dropped_sharpness
+        return self.cut_epochs or self.cut_snapshots or self.dropped_sharpness or self.cut_runs
 
 
 def plan_training(request: TrainingRequest, cap: float | None = None) -> TrainingPlan:
-    """The request itself if the runs still to train fit the cap (minus the gradient
-    check's share); otherwise fewer epochs for every run (the same for all, so a
-    comparison stays fair), and with sharpness on, fewer kept networks, or no sharpness at
-    all if not even the first and last networks' lambda_max fit next to one epoch. A cut
-    changes every run's settings, so then every run counts, cached or not; the plan depends
-    on the request only, so the next page run finds the same plan and its runs cached."""
+    """The request itself if the runs still to train fit the cap, minus compiling and the
+    gradient check's share (set aside if it fits next to one epoch of one run); otherwise
+    fewer epochs for every run (the same for all, so a comparison stays fair), and with
+    sharpness on, fewer kept networks, or no sharpness at all if not even the first and
+    last networks' lambda_max fit next to one epoch; if not even one epoch of every run
+    fits, one epoch of as many runs as fit (at least one). A cut changes every run's
+    settings, so then every run counts, cached or not; the plan depends on the request
+    only, so the next page run finds the same plan and its runs cached."""
     cap = CLASSIFIER_CAP if cap is None else cap  # read here, so a test can lower it
     shape, wanted, snaps = request.shape, request.epochs, request.n_snapshots
-    budget = cap - gradcheck_work(shape)
+    check = gradcheck_fits(shape, cap)
+    budget = cap - compile_work(shape) - (gradcheck_share(shape) if check else 0.0)
     todo = request.runs - request.cached
     asked = todo * run_work(shape, wanted, snaps, request.sharpness)
     if asked <= budget:
-        return TrainingPlan(wanted, snaps, request.sharpness, asked, False, False, False)
-    per_run = budget / request.runs
+        return TrainingPlan(wanted, snaps, request.sharpness, asked, False, False, False, request.runs, request.runs,
+                            check)
     per_epoch = epoch_work(shape)
+    runs = max(1, min(request.runs, int(budget // per_epoch)))
+    per_run = budget / runs
     estimate = sharpness_work(shape, 1)
     sharpness = request.sharpness and per_run >= MIN_SNAPSHOTS * estimate + per_epoch
     if not sharpness:
@@ -151,7 +203,7 @@ def plan_training(request: TrainingRequest, cap: float | None = None) -> Trainin
         epochs = max(1, min(wanted, int((per_run - snaps * estimate) // per_epoch)))
         if epochs == wanted:
             snaps = max(MIN_SNAPSHOTS, min(request.n_snapshots, int((per_run - epochs * per_epoch) // estimate)))
-    work = request.runs * run_work(shape, epochs, snaps, sharpness)
+    work = runs * run_work(shape, epochs, snaps, sharpness)
     fewer_kept = sharpness_estimates(epochs, snaps) < sharpness_estimates(epochs, request.n_snapshots)
     return TrainingPlan(epochs, snaps, sharpness, work, epochs < wanted, sharpness and fewer_kept,
-                        request.sharpness and not sharpness)
+                        request.sharpness and not sharpness, runs, request.runs, check)

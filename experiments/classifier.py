@@ -294,6 +294,12 @@ class Plan:
     sharpness_asked: bool
     budget: budget.TrainingPlan
     configs: Mapping[str, TrainConfig]
+    gradcheck_asked: bool = False
+
+    @property
+    def gradcheck(self) -> bool:
+        """Whether the gradient check runs: asked, and within the budget."""
+        return self.gradcheck_asked and self.budget.gradcheck
 
     @property
     def epochs(self) -> int:
@@ -307,18 +313,24 @@ class Plan:
     def cuts(self) -> list[Notice]:
         """What the work budget cut and why, one message per sentence (empty if nothing)."""
         out: list[Notice] = []
-        many = len(self.race) > 1
         b = self.budget
-        if b.cut:
+        many = b.asked_runs > 1
+        dropped_check = self.gradcheck_asked and not b.gradcheck
+        if b.cut or dropped_check:
             asked = "classifier.budget.asked_" + ("many" if many else "one") + ("_sharp" if self.sharpness_asked else "")
-            out.append(Notice(asked, {"runs": len(self.race), "epochs": self.epochs_asked, "params": self.n_params,
+            out.append(Notice(asked, {"runs": b.asked_runs, "epochs": self.epochs_asked, "params": self.n_params,
                                       "points": self.n_train}))
-            if b.cut_epochs:
+            if b.cut_runs:
+                out.append(Notice("classifier.budget.cut_runs_" + ("one" if b.runs == 1 else "many"),
+                                  {"kept": b.runs, "asked": b.asked_runs, "epochs": b.epochs}))
+            elif b.cut_epochs:
                 out.append(Notice("classifier.budget.cut_epochs_" + ("many" if many else "one"), {"epochs": b.epochs}))
             if b.cut_snapshots:
                 out.append(Notice("classifier.budget.cut_snapshots", {"kept": b.n_snapshots, "asked": N_SNAPSHOTS}))
             if b.dropped_sharpness:
                 out.append(Notice("classifier.budget.dropped_sharpness", {"passes": budget.SHARPNESS_PASSES}))
+            if dropped_check:
+                out.append(Notice("classifier.budget.dropped_gradcheck"))
             remedy = "classifier.budget.remedy" + ("_many" if many else "") + ("_sharp" if self.sharpness_asked else "")
             out.append(Notice(remedy))
         return out
@@ -351,9 +363,11 @@ def plan(settings: Settings, data: Dataset, is_cached: Callable[[DataParams, Tra
     cut = budget.plan_training(budget.TrainingRequest(
         budget.TrainShape(data.n_train, arch.n_params, arch.n_layers, steps), asked_epochs, N_SNAPSHOTS, sharp,
         len(race), sum(is_cached(p, c) for c in asked.values())))
+    race = race[: cut.runs]
     configs = ({k: config_for(settings, k, cut.epochs, cut.n_snapshots, cut.sharpness) for k in race}
                if cut.cut else asked)
-    return Plan(p, race, arch.n_params, data.n_train, batch, steps, wanted, asked_epochs, sharp, cut, configs)
+    return Plan(p, race, arch.n_params, data.n_train, batch, steps, wanted, asked_epochs, sharp, cut, configs,
+                bool(settings.gradcheck))
 
 
 BATCH_TIMES = Path(__file__).resolve().parents[1] / "benchmarks" / "batch_epoch_times.json"
@@ -679,7 +693,7 @@ def run(settings: Settings, store: Store = UNCACHED, runner: Runner | None = Non
     start = max(float(x.train_loss[0]) for x in results.values())
     peak = max(float(np.nanmax(np.r_[x.train_loss, x.held_loss])) for x in results.values())
     positive = r.grad_norms[r.grad_norms > 0]
-    check = grad_check_verdict(store.grad_check(p, r, at)) if settings.gradcheck else None
+    check = grad_check_verdict(store.grad_check(p, r, at)) if the_plan.gradcheck else None
     return Result(
         settings=settings.replace(**{"c.at": at}), notices=tuple(notices), data=data, arch=settings.architecture(),
         plan=the_plan, runs=results, verdicts={k: verdict(x) for k, x in results.items()}, shown=shown,

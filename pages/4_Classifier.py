@@ -72,8 +72,10 @@ controls.verdict_boxes(result)
 
 left, right = st.columns(2, gap="medium")
 with left:
-    if settings.comparing:
-        st.selectbox(options=list(settings.race), format_func=optimizer_title, **widget_args("show"))
+    if settings.comparing and len(result.plan.race) > 1:
+        if S.get("c.show") not in result.plan.race:
+            S["c.show"] = result.shown  # its optimizer was not trained (the work budget)
+        st.selectbox(options=list(result.plan.race), format_func=optimizer_title, **widget_args("show"))
     if len(kept) > 1:
         st.select_slider(options=kept, **widget_args("at", kept=len(kept)))
     title = t("classifier.boundary.title", optimizer=optimizer_title(result.shown), epoch=at,
@@ -115,7 +117,7 @@ with g2:
 st.subheader(t("classifier.section.gradient_check"))
 st.toggle(**widget_args("gc", epoch=at, optimizer=optimizer_title(result.shown)))
 if (check := result.check) is None:
-    st.caption(t("classifier.check.off"))
+    st.caption(t("classifier.check.dropped" if settings.gradcheck else "classifier.check.off"))
 elif check.verdict is ex.CheckVerdict.NOT_FINITE:
     st.warning(t("classifier.check.not_finite"))
 else:

@@ -35,31 +35,67 @@ def asked_epochs(shape: cb.TrainShape) -> int:
     return min(MAX_EPOCHS, max(1, MAX_UPDATES // shape.steps_per_epoch))
 
 
+def page_run_work(shape: cb.TrainShape, plan: cb.TrainingPlan) -> float:
+    """Everything a plan costs: compiling, its runs, and the gradient check's share if it fits."""
+    return (cb.compile_work(shape) + plan.runs * cb.run_work(shape, plan.epochs, plan.n_snapshots, plan.sharpness)
+            + (cb.gradcheck_share(shape) if plan.gradcheck else 0.0))
+
+
 @pytest.mark.parametrize("batch,sharpness,runs", list(itertools.product((1, 2, 32, 512, None), (False, True),
                                                                        (1, 3, N_OPTIMIZERS))))
 def test_the_heaviest_training_requests_are_cut_to_the_cap(batch, sharpness, runs):
     shape = big_shape(batch)
     request = cb.TrainingRequest(shape, asked_epochs(shape), 51, sharpness, runs)
     plan = cb.plan_training(request)
-    assert plan.cut
-    total = runs * cb.run_work(shape, plan.epochs, plan.n_snapshots, plan.sharpness) + cb.gradcheck_work(shape)
-    assert plan.work == pytest.approx(runs * cb.run_work(shape, plan.epochs, plan.n_snapshots, plan.sharpness))
-    assert total <= cb.CLASSIFIER_CAP
-    assert 1 <= plan.epochs <= request.epochs
-    # The cap is not wasted either: one more epoch per run would not have fitted.
-    if not plan.sharpness:
-        assert total + runs * cb.epoch_work(shape) > cb.CLASSIFIER_CAP
+    assert plan.cut and plan.asked_runs == runs
+    assert plan.work == pytest.approx(plan.runs * cb.run_work(shape, plan.epochs, plan.n_snapshots, plan.sharpness))
+    assert 1 <= plan.epochs <= request.epochs and 1 <= plan.runs <= runs
+    smallest = plan.runs == 1 and plan.epochs == 1 and not plan.sharpness and not plan.gradcheck
+    # Within the cap, or (compiling alone nearly fills it) the least a page run can train.
+    assert page_run_work(shape, plan) <= cb.CLASSIFIER_CAP or smallest
+    # Fewer runs only when not even one epoch of every run fits.
+    assert plan.runs == runs or plan.epochs == 1
+    # The cap is not wasted either: one more epoch per run, or one more run, would not have fitted.
+    if not plan.sharpness and not smallest:
+        more = plan._replace(epochs=plan.epochs + 1) if plan.runs == runs else plan._replace(runs=plan.runs + 1)
+        assert page_run_work(shape, more) > cb.CLASSIFIER_CAP
 
 
 def test_the_compare_everything_request_of_the_security_report():
-    """5,000 points, 4 x 64 ReLU, SGD, 2,000 epochs, every optimizer, sharpness, gradient
-    check: 130-306 s before. Now every run trains the same (fewer) epochs and the page run's
-    estimate is a few CPU seconds."""
+    """5,000 points, 8 x 64 ReLU, SGD, 2,000 epochs, every optimizer, sharpness, gradient
+    check: 130-306 s before any budget, 16.8 s with a budget that did not count compiling
+    (ten runs of one epoch and the gradient check). Compiling a mini-batch program for 8
+    hidden layers nearly fills the cap, so one optimizer trains one epoch, without
+    sharpness or the gradient check."""
     shape = big_shape(1)
     plan = cb.plan_training(cb.TrainingRequest(shape, asked_epochs(shape), 51, True, N_OPTIMIZERS))
-    assert plan.cut_epochs and plan.dropped_sharpness and not plan.sharpness
-    seconds = (plan.work + cb.gradcheck_work(shape)) / cb.UNITS_PER_CPU_SECOND
-    assert seconds <= cb.SECONDS
+    assert plan.cut_runs and plan.dropped_sharpness and not plan.sharpness and not plan.gradcheck
+    assert (plan.runs, plan.epochs) == (1, 1)
+    seconds = page_run_work(shape, plan) / cb.UNITS_PER_CPU_SECOND
+    assert seconds <= cb.SECONDS + 1.0
+
+
+def test_compiling_is_set_aside_before_the_epochs():
+    """A full-batch request given exactly the room for compiling, the gradient check and
+    ten epochs of each run gets ten epochs, whatever it asked beyond."""
+    shape = big_shape(None)
+    runs = 3
+    cap = cb.compile_work(shape) + cb.gradcheck_share(shape) + runs * 10.5 * cb.epoch_work(shape)
+    plan = cb.plan_training(cb.TrainingRequest(shape, 500, 51, False, runs), cap=cap)
+    assert (plan.epochs, plan.runs, plan.gradcheck) == (10, runs, True) and plan.cut_epochs
+    uncounted = cb.plan_training(cb.TrainingRequest(shape, 500, 51, False, runs), cap=cap - cb.compile_work(shape))
+    assert uncounted.epochs < 10  # the same cap without room for compiling trains less
+
+
+def test_the_gradient_check_gives_way_only_to_the_least_training():
+    """Its share is set aside whenever it fits next to compiling and one epoch of one run
+    (so turning it on changes no run), and not otherwise."""
+    shape = big_shape(32)
+    least = cb.compile_work(shape) + cb.epoch_work(shape)
+    fits = cb.plan_training(cb.TrainingRequest(shape, 500, 51, False, 4), cap=least + cb.gradcheck_share(shape))
+    short = cb.plan_training(cb.TrainingRequest(shape, 500, 51, False, 4), cap=least + cb.gradcheck_share(shape) * 0.9)
+    assert fits.gradcheck and (fits.runs, fits.epochs) == (1, 1)
+    assert not short.gradcheck and short.runs >= 1
 
 
 def test_a_default_request_is_not_cut():
@@ -72,12 +108,14 @@ def test_a_default_request_is_not_cut():
 
 def test_cached_runs_are_not_counted():
     shape = big_shape(None)
-    per_run = cb.run_work(shape, 100, 51, False)
+    room = cb.CLASSIFIER_CAP - cb.compile_work(shape) - cb.gradcheck_share(shape)
+    epochs = int(0.5 * room // cb.epoch_work(shape))  # one run fills half the room
+    per_run = cb.run_work(shape, epochs, 51, False)
     runs = 10
-    assert runs * per_run > cb.CLASSIFIER_CAP > per_run + cb.gradcheck_work(shape)  # ten do not fit, one does
-    nothing_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=0))
-    nine_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=9))
-    all_cached = cb.plan_training(cb.TrainingRequest(shape, 100, 51, False, runs, cached=10))
+    assert runs * per_run > room > per_run  # ten do not fit, one does
+    nothing_cached = cb.plan_training(cb.TrainingRequest(shape, epochs, 51, False, runs, cached=0))
+    nine_cached = cb.plan_training(cb.TrainingRequest(shape, epochs, 51, False, runs, cached=9))
+    all_cached = cb.plan_training(cb.TrainingRequest(shape, epochs, 51, False, runs, cached=10))
     assert nothing_cached.cut
     assert not nine_cached.cut and nine_cached.work == pytest.approx(per_run)
     assert not all_cached.cut and all_cached.work == 0
@@ -99,7 +137,7 @@ def test_sharpness_gives_way_to_fewer_kept_networks_before_it_is_dropped():
     assert cb.MIN_SNAPSHOTS <= plan.n_snapshots < 51
     estimates = cb.sharpness_estimates(plan.epochs, plan.n_snapshots)
     assert estimates == len(snapshot_plan(plan.epochs, plan.n_snapshots))  # as training keeps them
-    assert plan.work + cb.gradcheck_work(shape) <= cb.CLASSIFIER_CAP
+    assert page_run_work(shape, plan) <= cb.CLASSIFIER_CAP
 
 
 def test_epoch_work_counts_updates_and_mini_batch_passes():

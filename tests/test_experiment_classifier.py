@@ -82,24 +82,51 @@ def heaviest() -> ex.Settings:
 
 
 def test_the_budget_cuts_the_heaviest_request_and_says_so():
+    """Compiling a mini-batch program of 8 hidden layers nearly fills the budget: the first
+    optimizer of the ten trains one epoch, and the page says so, sentence by sentence."""
     s = heaviest()
     data = ex.UNCACHED.dataset(s.data_params())
     plan = ex.plan(s, data, lambda p, c: False)
-    assert plan.budget.cut_epochs and 1 <= plan.epochs < plan.epochs_asked <= MAX_EPOCHS
+    assert plan.budget.cut_runs and plan.epochs == 1 < plan.epochs_asked <= MAX_EPOCHS
+    assert plan.race == ex.NAMES[: plan.budget.runs] and set(plan.configs) == set(plan.race)
     assert plan.epochs_asked == ex.MAX_UPDATES // plan.steps_per_epoch  # the cap on updates came first
     assert all(c.epochs == plan.epochs for c in plan.configs.values())  # a fair comparison: the same for all
-    shape = budget.TrainShape(data.n_train, s.architecture().n_params, s.architecture().n_layers, plan.steps_per_epoch)
-    assert len(plan.race) * budget.run_work(shape, plan.epochs, plan.budget.n_snapshots, plan.budget.sharpness) \
-        <= budget.CLASSIFIER_CAP
     said = plan.cuts()
     assert said[0] == Notice("classifier.budget.asked_many_sharp", {
         "runs": len(ex.NAMES), "epochs": plan.epochs_asked, "params": s.architecture().n_params,
         "points": data.n_train})
-    assert Notice("classifier.budget.cut_epochs_many", {"epochs": plan.epochs}) in said
+    assert Notice("classifier.budget.cut_runs_one", {"kept": 1, "asked": len(ex.NAMES), "epochs": 1}) in said
     assert said[-1].key == "classifier.budget.remedy_many_sharp"
-    text = " ".join(catalog.t(n.key, **n.params) for n in said)
-    assert f"So {plan.epochs:,} epochs run per optimizer." in text and "more than one page run may compute" in text
+    for lang, sentence in (("en", "So only the first of the 10 optimizers trains, for one epoch."),
+                           ("zh", "因此 10 个优化器中只训练第一个，而且只训练一轮。")):
+        catalog.set_language(lang)
+        try:
+            text = " ".join(catalog.t(n.key, **n.params) for n in said)
+        finally:
+            catalog.set_language("en")
+        assert sentence in text
     assert plan.update_cap() is None  # the budget said why; the cap on updates is not repeated
+
+
+def test_fewer_optimizers_train_when_not_one_epoch_of_each_fits_and_the_check_is_then_left_out():
+    """2 x 64 ReLU on 4,500 points with SGD: compiling, the gradient check and one epoch of
+    a few optimizers fit, of all ten do not. The first few train; turning the check off
+    changes no run (its share is set aside either way)."""
+    s = ex.Settings().replace(**{"c.points": datasets.MAX_POINTS, "c.test": 0.1, "c.layers": 2, "c.width": 64,
+                                 "c.act": "relu", "c.init": "he", "c.batch": "sgd", "c.compare": True,
+                                 "c.opts": ex.NAMES, "c.gc": True})
+    data = ex.UNCACHED.dataset(s.data_params())
+    arch = s.architecture()
+    shape = budget.TrainShape(data.n_train, arch.n_params, arch.n_layers, data.n_train)
+    room = budget.CLASSIFIER_CAP - budget.compile_work(shape) - budget.gradcheck_share(shape)
+    kept = int(room // budget.epoch_work(shape))
+    assert 1 < kept < len(ex.NAMES)
+    plan = ex.plan(s, data, lambda p, c: False)
+    assert plan.race == ex.NAMES[:kept] and plan.epochs == 1 and plan.gradcheck
+    assert Notice("classifier.budget.cut_runs_many", {"kept": kept, "asked": len(ex.NAMES), "epochs": 1}) \
+        in plan.cuts()
+    off = ex.plan(s.replace(**{"c.gc": False}), data, lambda p, c: False)
+    assert off.configs == plan.configs  # turning the check on changed no run
 
 
 def test_defaults_are_not_cut_and_cached_runs_are_free():

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from classifier import model as mlp
+from experiments import classifier as ex
 from tests.conftest import arr, chart_specs, open_page, texts
 
 PAGE = "pages/4_Classifier.py"
@@ -156,8 +157,11 @@ def test_junk_query_parameters_fall_back_to_defaults_with_a_notice():
     assert len(curve(curves(at), "adam", "train", "loss")) == 201
 
 
-def test_sgd_on_many_points_is_capped_with_a_notice():
+def test_sgd_on_many_points_is_capped_with_a_notice(monkeypatch):
     """Batch size 1: one update per training point per epoch; a run stops at MAX_UPDATES."""
+    from classifier import budget
+
+    monkeypatch.setattr(budget, "CLASSIFIER_CAP", 1e15)  # the cap on updates alone
     at = open_page(PAGE, {"c.batch": "sgd", "c.points": "1000", "c.test": "0.5", "c.epochs": "2000"})
     at.run()
     assert not at.exception
@@ -230,7 +234,8 @@ def test_compare_mode_shares_one_budget_and_the_next_run_finds_it_cached(monkeyp
     from ui import training_cache
 
     shape = default_shape()
-    monkeypatch.setattr(budget, "CLASSIFIER_CAP", budget.gradcheck_work(shape) + 3 * 50.5 * budget.epoch_work(shape))
+    fixed = budget.compile_work(shape) + budget.gradcheck_share(shape)
+    monkeypatch.setattr(budget, "CLASSIFIER_CAP", fixed + 3 * 50.5 * budget.epoch_work(shape))
     # A seed no other test uses: runs already trained with these settings would be free.
     at = open_page(PAGE, {"c.compare": "1", "c.opts": "gd,momentum,adam", "c.seed": "7"})
     at.run()
@@ -252,7 +257,8 @@ def test_sharpness_is_dropped_with_a_notice_when_even_two_estimates_do_not_fit(m
 
     shape = default_shape()
     estimate = budget.sharpness_work(shape, 1)
-    monkeypatch.setattr(budget, "CLASSIFIER_CAP", budget.gradcheck_work(shape) + 1.5 * estimate)
+    monkeypatch.setattr(budget, "CLASSIFIER_CAP", budget.compile_work(shape) + budget.gradcheck_share(shape)
+                        + 1.5 * estimate)
     at = open_page(PAGE, {"c.sharp": "1", "c.seed": "8"})
     at.run()
     assert not at.exception
@@ -359,3 +365,27 @@ def test_the_batch_normalization_switch_rescues_a_deep_sigmoid_network():
     assert curve(curves(at), "gd", "train", "acc")[-1] > 0.9
     at.toggle(key="c.gc").set_value(True).run()  # back-propagation through the running averages checks out
     assert not at.exception and "below the 1e-06 threshold" in " ".join(e.value for e in at.markdown)
+
+
+def test_a_comparison_too_big_for_the_budget_trains_its_first_optimizers_and_says_so():
+    """SGD on 4,500 points with 2 x 64 ReLU and all ten optimizers: one epoch of each does
+    not fit next to compiling, so the first few train. The warning says how many; the
+    curves and the boundary's selector hold those only; a boundary asked of an optimizer
+    left out shows the first one's."""
+    from classifier import budget
+
+    query = {"c.points": "5000", "c.test": "0.1", "c.layers": "2", "c.width": "64", "c.act": "relu",
+             "c.init": "he", "c.batch": "sgd", "c.compare": "1", "c.opts": ",".join(ex.NAMES), "c.show": "radam",
+             "c.seed": "11"}
+    at = open_page(PAGE, query)
+    at.run()
+    assert not at.exception
+    arch_params = 2 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
+    shape = budget.TrainShape(4500, arch_params, 3, 4500)
+    kept = int((budget.CLASSIFIER_CAP - budget.compile_work(shape) - budget.gradcheck_share(shape))
+               // budget.epoch_work(shape))
+    assert 1 < kept < len(ex.NAMES)
+    assert f"So only the first {kept} of the 10 optimizers train, one epoch each." in " ".join(texts(at, "warning"))
+    runs = {t["name"].split(" · ")[0].split(" (")[0] for t in curves(at)["data"] if " · train" in t.get("name", "")}
+    assert runs == set(ex.NAMES[:kept])
+    assert len(at.selectbox(key="c.show").options) == kept and at.selectbox(key="c.show").value == ex.NAMES[0]
