@@ -104,7 +104,7 @@ def test_the_landscape_views_are_the_objective_of_the_networks_compared():
 
 def test_a_slice_too_large_for_the_budget_is_cut_and_said(monkeypatch):
     assert inside.grid_size(40, 280, 354, 2) == 41  # odd: the trained network is a grid point
-    monkeypatch.setattr(inside.budget, "SECONDS", 1e-6)
+    monkeypatch.setattr(inside, "SLICES_SECONDS", 1e-6)
     r = inside.run(inside.Settings().replace(**QUICK, **{"i.view": "landscape", "i.res": 41}))
     used = r.landscapes["a"].plane[2].shape[0]
     assert used < 41 and used % 2 == 1
@@ -180,7 +180,7 @@ def test_junk_in_the_address_is_said_and_the_page_still_draws():
 
 
 def test_a_grid_cut_by_the_budget_is_said_on_the_page(monkeypatch):
-    monkeypatch.setattr(inside.budget, "SECONDS", 1e-6)
+    monkeypatch.setattr(inside, "SLICES_SECONDS", 1e-6)
     at = open_page(PAGE, {"i.view": "landscape", "i.res": "41", "c.epochs": "30"}, timeout=240)
     at.run()
     assert not at.exception, at.exception
