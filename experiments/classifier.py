@@ -322,7 +322,7 @@ class Plan:
                                       "points": self.n_train}))
             if b.cut_runs:
                 out.append(Notice("classifier.budget.cut_runs_" + ("one" if b.runs == 1 else "many"),
-                                  {"kept": b.runs, "asked": b.asked_runs, "epochs": b.epochs}))
+                                  {"kept": b.runs, "asked": b.asked_runs}))
             elif b.cut_epochs:
                 out.append(Notice("classifier.budget.cut_epochs_" + ("many" if many else "one"), {"epochs": b.epochs}))
             if b.cut_snapshots:
