@@ -93,7 +93,7 @@ def job(the_plan: DepthPlan, data: Dataset) -> Callable[[Report], DepthResult]:
         acc: dict[str, list[float]] = {act: [] for act, _ in PAIRS}
         for i, (act, depth, config) in enumerate(the_plan.configs):
             report(i / n, Notice("classifier.depth.progress", {"activation": act, "depth": depth, "i": i + 1, "n": n}))
-            result = training.train(data, config)
+            result = training.train(data, config, keep_programs=False)  # shapes no page shows again
             a = float(result.test_acc[-1])
             acc[act].append(a if result.diverged_at is None and np.isfinite(a) else float("nan"))
         report(1.0, Notice("classifier.depth.progress_done", {"n": n}))

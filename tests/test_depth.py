@@ -6,6 +6,7 @@ import math
 import pytest
 
 from classifier import budget
+from classifier import train as training
 from experiments import classifier as ex
 from experiments import depth
 from tests.conftest import arr, chart_specs, open_page
@@ -47,7 +48,11 @@ def test_deep_sigmoid_falls_behind_deep_relu():
     # layers end near 85 % test accuracy, eight ReLU layers near 97 %.
     s = ex.Settings().replace(**{"c.points": 200, "c.epochs": 150})
     seen = []
+    kept = training._programs.cache_info()
     p, r = depth.run(s, depths=(1, 8), report=lambda f, n: seen.append((f, n.key)))
+    # Its four shapes' programs were freed with their runs, not kept beside the page's.
+    after = training._programs.cache_info()
+    assert (after.currsize, after.misses) == (kept.currsize, kept.misses)
     assert r.depths == (1, 8) and r.epochs == 150 and math.isclose(r.chance, 0.5)
     assert set(r.test_acc) == {"sigmoid", "relu"} and all(len(v) == 2 for v in r.test_acc.values())
     assert all(0.0 <= a <= 1.0 for v in r.test_acc.values() for a in v)
@@ -57,8 +62,9 @@ def test_deep_sigmoid_falls_behind_deep_relu():
 
 
 def test_toggle_draws_the_depth_chart():
-    # Sixteen network shapes compile once in this process first, so the page's run (same
-    # process, same shapes) stays within the AppTest timeout on a busy machine.
+    # Sixteen network shapes compile once in this process first, into JAX's persistent
+    # cache (the sweep does not keep its programs in memory), so the page's run loads
+    # them and stays within the AppTest timeout on a busy machine.
     depth.run(ex.Settings().replace(**{"c.points": 60, "c.epochs": 5}))
     at = open_page(PAGE, {"c.points": "60", "c.epochs": "5"}, timeout=120)
     at.run()
