@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from catalog import t
-from charts.style import base_layout, color_of
+from charts.style import base_layout, color_of, legend_below
 
 if TYPE_CHECKING:
     from classifier.train import TrainResult
@@ -189,7 +189,7 @@ def curves_figure(runs: "Runs", title: str = "", at: int | None = None, log_loss
         fig.update_yaxes(type="log", exponentformat="power", title_text=t("classifier.chart.loss_log"), row=1, col=1)
     if markers:
         fig.update_traces(mode="lines+markers")
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     if height:
         fig.update_layout(height=height)
     return fig
@@ -288,7 +288,7 @@ def decision_boundary_figure(
             )
     fig.update_xaxes(title_text=x_title or t("classifier.chart.x1"), range=[float(xs[0]), float(xs[-1])])
     fig.update_yaxes(title_text=t("classifier.chart.x2"), range=[float(ys[0]), float(ys[-1])])
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.15), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     if height:
         fig.update_layout(height=height)
     return fig
@@ -324,7 +324,7 @@ def gradient_norms_figure(
     fig.update_xaxes(title_text=t("classifier.chart.epoch"))
     fig.update_yaxes(title_text=t("classifier.chart.norm_axis"), type="log", exponentformat="power",
                      dtick=1 if decade_ticks else None)
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     return fig
 
 
@@ -354,7 +354,7 @@ def sharpness_figure(runs: "Runs", title: str = "") -> go.Figure:
         )
     fig.update_xaxes(title_text=t("classifier.chart.epoch"))
     fig.update_yaxes(title_text=t("classifier.chart.sharpness_axis"), type="log", exponentformat="power", dtick=1)
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.2), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     return fig
 
 
@@ -399,7 +399,7 @@ def batch_timing_figure(batch: Sequence[int], per_epoch: Sequence[float], per_up
                                  hovertemplate=t("classifier.chart.timing_hover", name=name)))
     fig.update_xaxes(title_text=t("classifier.chart.batch_axis"), type="log")
     fig.update_yaxes(title_text=t("classifier.chart.ms_axis"), type="log", exponentformat="power")
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.25), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     fig.update_layout(height=360)
     return fig
 
@@ -423,6 +423,6 @@ def depth_figure(depths: Sequence[int], test_acc: Mapping[str, Sequence[float]],
                        text=t("classifier.depth.chance", chance=chance), font=dict(color="gray"))
     fig.update_xaxes(title_text=t("classifier.depth.x_axis"), dtick=1)
     fig.update_yaxes(title_text=t("classifier.depth.y_axis"), range=[0, 1.05], tickformat=".0%")
-    fig.update_layout(**base_layout(title=_title(title), legend=dict(orientation="h", y=-0.25), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
     fig.update_layout(height=380)
     return fig

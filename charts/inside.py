@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from catalog import t
-from charts.style import base_layout
+from charts.style import base_layout, legend_below
 from charts.raster import contour_image
 from charts.surface import Fill, Path, contour_figure, contour_levels, surface3d_figure
 
@@ -59,7 +59,7 @@ def spectrum_figure(eigenvalues: np.ndarray, tol: float, title: str = "", height
     fig.update_xaxes(title_text=t("inside.spectrum.x_axis"))
     fig.update_yaxes(title_text=t("inside.spectrum.y_axis"), type="log", dtick=1)
     fig.update_layout(**base_layout(title=_title(title), barmode="overlay", bargap=0, height=height,
-                                    legend=dict(orientation="h", y=-0.3), margin=_top(title)))
+                                    legend=legend_below(), margin=_top(title)))
     return fig
 
 
@@ -89,7 +89,7 @@ def magnitude_figure(eigenvalues: np.ndarray, tol: float, title: str = "", heigh
                      ticktext=[f"10<sup>{int(d)}</sup>" for d in decades], range=[lo, hi])
     fig.update_yaxes(title_text=t("inside.magnitude.y_axis"), zeroline=True, zerolinecolor="#888")
     fig.update_layout(**base_layout(title=_title(title), barmode="relative", bargap=0.05, height=height,
-                                    legend=dict(orientation="h", y=-0.35), margin=_top(title)))
+                                    legend=legend_below(), margin=_top(title)))
     return fig
 
 
@@ -107,7 +107,7 @@ def density_figure(grid: np.ndarray, density: np.ndarray, tol: float = 0.0, titl
                                      hovertemplate=t("inside.density.hover")))
     fig.update_xaxes(title_text=t("inside.spectrum.x_axis"))
     fig.update_yaxes(title_text=t("inside.density.y_axis"), type="log", exponentformat="power")
-    fig.update_layout(**base_layout(title=_title(title), height=height, legend=dict(orientation="h", y=-0.3),
+    fig.update_layout(**base_layout(title=_title(title), height=height, legend=legend_below(),
                                     margin=_top(title)))
     return fig
 
@@ -133,7 +133,7 @@ def evolution_figure(epochs: np.ndarray, top: np.ndarray, negative_fraction: np.
     fig.update_xaxes(title_text=t("inside.evolution.x_axis"), row=2, col=1)
     if at is not None:
         fig.add_vline(x=at, line=dict(color="gray", dash="dot"))
-    fig.update_layout(**base_layout(title=_title(title), height=height, legend=dict(orientation="h", y=-0.22),
+    fig.update_layout(**base_layout(title=_title(title), height=height, legend=legend_below(),
                                     margin=_top(title)))
     return fig
 
@@ -158,7 +158,7 @@ def interpolation_figure(lines: Mapping[str, tuple[np.ndarray, np.ndarray]], tit
     fig.update_xaxes(title_text=t("inside.interpolation.x_axis"))
     fig.update_yaxes(title_text=t("inside.landscape.loss_axis"), type="log" if log else "linear",
                      exponentformat="power")
-    fig.update_layout(**base_layout(title=_title(title), height=height, legend=dict(orientation="h", y=-0.3),
+    fig.update_layout(**base_layout(title=_title(title), height=height, legend=legend_below(),
                                     margin=_top(title)))
     return fig
 
@@ -247,6 +247,6 @@ def census_figure(min_ratio: np.ndarray, loss: np.ndarray, kinds: Sequence[str],
     fig.update_xaxes(title_text=t("inside.census.x_axis"), range=[min(0.4, float(np.nanmin(min_ratio, initial=1)) - 0.05),
                                                                   1.05], tickformat=".0%")
     fig.update_yaxes(title_text=t("inside.census.y_axis"))
-    fig.update_layout(**base_layout(title=_title(title), height=height, legend=dict(orientation="h", y=-0.25),
+    fig.update_layout(**base_layout(title=_title(title), height=height, legend=legend_below(),
                                     margin=_top(title)))
     return fig

@@ -75,6 +75,15 @@ def color_of(key: str, i: int = 0) -> str:
     return OPTIMIZER_COLORS.get(key, palette[i % len(palette)])
 
 
+def legend_below() -> dict:
+    """A horizontal legend at the bottom of the figure, its entries in reading order.
+    Placed from the figure's bottom edge (``yref="container"``), Plotly makes room for it
+    under the x-axis title however many rows it wraps to (ten optimizers, nine layers).
+    Placed at a fraction of the plot's height below it, anchored by its bottom (Plotly's
+    anchor there), a tall legend grew up over the x-axis title."""
+    return dict(orientation="h", yref="container", yanchor="bottom", y=0, xanchor="left", x=0, traceorder="normal")
+
+
 def base_layout(**overrides) -> dict:
     layout = dict(
         font=FONT,

@@ -54,6 +54,10 @@ def test_curves_compare_mode_one_colour_per_optimizer():
     assert len({t.line.color for t in fig.data[:4]}) == 1
     assert "diverged at epoch 7" in fig.data[0].name
     np.testing.assert_allclose(fig.data[4].y, runs["adam"].train_loss)
+    # The legend sits on the figure's bottom edge: Plotly then reserves room for it below
+    # the x-axis titles, however many rows ten optimizers' entries wrap to.
+    legend = fig.layout.legend
+    assert (legend.yref, legend.yanchor, legend.y, legend.orientation) == ("container", "bottom", 0, "h")
 
 
 def _grid(n_classes: int):
