@@ -160,10 +160,11 @@ def update_running(params: Params, stats: list[tuple[jax.Array, jax.Array]]) -> 
     return out
 
 
-def _run(params, x, activation, dropout_rate, key, train_bn: bool, weights):
+def _run(params, x, activation, dropout_rate, key, train_bn: bool, weights, depth=None):
     act = ACTIVATIONS[activation]
     h, stats = x, []
     for i, layer in enumerate(params[:-1]):
+        before = h
         z = h @ layer["w"] + layer["b"]
         if "gamma" in layer:
             if train_bn:
@@ -177,14 +178,17 @@ def _run(params, x, activation, dropout_rate, key, train_bn: bool, weights):
             keep = 1.0 - jnp.asarray(dropout_rate, h.dtype)
             mask = jax.random.bernoulli(jax.random.fold_in(key, i), keep, h.shape)
             h = jnp.where(mask, h / keep, 0.0)
+        if depth is not None and i > 0:
+            h = jnp.where(i < depth, h, before)  # past ``depth`` a layer passes its input on
     last = params[-1]
     return h @ last["w"] + last["b"], stats
 
 
 def forward_train(params: Params, x: jax.Array, activation: str, dropout_rate=None, key=None,
-                  weights: jax.Array | None = None) -> tuple[jax.Array, list[tuple[jax.Array, jax.Array]]]:
+                  weights: jax.Array | None = None,
+                  depth=None) -> tuple[jax.Array, list[tuple[jax.Array, jax.Array]]]:
     """Training mode: (logits, each batch-normalized layer's batch mean and variance)."""
-    return _run(params, x, activation, dropout_rate, key, True, weights)
+    return _run(params, x, activation, dropout_rate, key, True, weights, depth)
 
 
 def forward(
@@ -193,10 +197,16 @@ def forward(
     activation: str,
     dropout_rate: jax.Array | float | None = None,
     key: jax.Array | None = None,
+    depth: jax.Array | int | None = None,
 ) -> jax.Array:
     """Logits (n, n_out). Dropout only when both a rate and a key are given (training).
-    Batch normalization, if the layers have it, uses the running averages (evaluation)."""
-    return _run(params, x, activation, dropout_rate, key, False, None)[0]
+    Batch normalization, if the layers have it, uses the running averages (evaluation).
+
+    ``depth`` (traced or not): only the first ``depth`` hidden layers act, the others pass
+    their input on unchanged (their weights get zero gradient), so networks of every depth
+    up to the stack's share one compiled program: the depth sweep's. The result is the
+    network of the first ``depth`` hidden layers and the output layer, exactly."""
+    return _run(params, x, activation, dropout_rate, key, False, None, depth)[0]
 
 
 def predict_proba(params: Params, x: jax.Array, activation: str) -> jax.Array:

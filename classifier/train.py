@@ -114,6 +114,9 @@ class TrainConfig:
     n_snapshots: int = 20
     track_sharpness: bool = False
     sharpness_iters: int = 20  # Lanczos steps per sharpness estimate
+    # Only the first ``depth`` hidden layers act (None: all), the rest pass their input on
+    # (model.forward): the depth sweep's networks of one width share one program.
+    depth: int | None = None
 
     def architecture(self, n_classes: int) -> mlp.Architecture:
         return mlp.Architecture(tuple(self.hidden), self.activation, 2, n_outputs(self.loss, n_classes))
@@ -147,6 +150,11 @@ class TrainConfig:
             raise ValueError(f"n_snapshots must be in [2, {MAX_SNAPSHOTS}]")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError("batch_size must be >= 1 or None (full batch)")
+        if self.depth is not None:
+            if not 1 <= self.depth <= len(self.hidden) or len(set(self.hidden)) != 1:
+                raise ValueError("depth needs hidden layers of one width, and 1 <= depth <= their number")
+            if self.track_sharpness:
+                raise ValueError("sharpness is not tracked for a network with a depth")
         self.resolved_hyperparams()
 
 
@@ -217,6 +225,7 @@ class _Static(NamedTuple):
     dropout: bool
     n_classes: int = 2
     batch_norm: bool = False
+    masked: bool = False  # the depth is traced data (TrainConfig.depth)
 
     @property
     def full_batch(self) -> bool:
@@ -265,16 +274,16 @@ def _optimizer(hp) -> tuple[optimizers.GradientTransformation, optimizers.Schedu
     return any_optimizer(hp["optimizer"], lr, hp["opt"]), lr
 
 
-def _evaluate(s: _Static, params, data):
+def _evaluate(s: _Static, params, data, depth=None):
     """Metrics on the full sets (evaluation mode) and the train data-loss gradient."""
     x_tr, y_tr, x_te, y_te = data
 
     def train_loss(p):
-        logits = mlp.forward(p, x_tr, s.activation)
+        logits = mlp.forward(p, x_tr, s.activation, depth=depth)
         return mean_loss(logits, y_tr, s.loss), logits
 
     (l_tr, logits_tr), g = jax.value_and_grad(train_loss, has_aux=True)(params)
-    logits_te = mlp.forward(params, x_te, s.activation)
+    logits_te = mlp.forward(params, x_te, s.activation, depth=depth)
     metrics = {
         "train_loss": l_tr,
         "test_loss": mean_loss(logits_te, y_te, s.loss),
@@ -283,6 +292,10 @@ def _evaluate(s: _Static, params, data):
         "grad_norms": mlp.layer_norms(g),
     }
     return metrics, g
+
+
+def _depth(s: _Static, hp):
+    return hp["depth"] if s.masked else None
 
 
 def _init(params, hp):
@@ -327,7 +340,7 @@ def _train_epoch(s: _Static, opt, hp, data, keys, c: _Carry, epoch, order):
         def objective(p):
             drop_key = jax.random.fold_in(keys["dropout"], t) if s.dropout else None
             logits, stats = mlp.forward_train(p, xb, s.activation, hp["dropout"] if s.dropout else None, drop_key,
-                                              wb)
+                                              wb, _depth(s, hp))
             data_loss = mean_loss(logits, yb, s.loss, wb)
             return data_loss + l2_penalty(p, hp["l2"]), (data_loss, stats)
 
@@ -382,7 +395,7 @@ def _chunk(s: _Static, carry: _Carry, hp, data, keys, first_epoch, last_epoch):
             lambda: _train_epoch(s, opt, hp, data, keys, c, epoch, order),
             lambda: (c.params, c.opt_state, jnp.full((s.steps,), jnp.nan, jnp.float32)),
         )
-        m, g = _evaluate(s, params, data)
+        m, g = _evaluate(s, params, data, _depth(s, hp))
         best, since, best_epoch, halted, status = _advance(c, epoch, active, m, hp, last_epoch)
         out = {**m, "active": active, "params": params, "learning_rate": lr_schedule(epoch * s.steps),
                "update_loss": losses}
@@ -397,13 +410,6 @@ _INIT = jax.jit(_init)
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def _programs(s: _Static) -> _Programs:
     return _Programs(_INIT, jax.jit(functools.partial(_chunk, s)))
-
-
-def _programs_once(s: _Static) -> _Programs:
-    """Programs for one run only, freed with it: the depth sweep's sixteen networks are
-    sixteen shapes no page shows again, and kept in ``_programs`` they held ~210 MB of
-    compiled code (peak 905 -> 676 MB in-process for the default sweep)."""
-    return _Programs(jax.jit(_init), jax.jit(functools.partial(_chunk, s)))
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -439,6 +445,7 @@ def _traced_hyperparams(config: TrainConfig) -> dict:
         "l2": f32(config.l2),
         "dropout": f32(config.dropout),
         "patience": jnp.asarray(config.patience, jnp.int32),
+        "depth": jnp.asarray(len(config.hidden) if config.depth is None else config.depth, jnp.int32),
     }
 
 
@@ -458,17 +465,18 @@ class _Setup(NamedTuple):
     params: mlp.Params
 
 
-def _setup(data: Dataset, config: TrainConfig, keep_programs: bool = True) -> _Setup:
+def _setup(data: Dataset, config: TrainConfig) -> _Setup:
     config.validate()
     arch = config.architecture(data.n_classes)
     batch = data.n_train if config.batch_size is None else min(config.batch_size, data.n_train)
     steps = _steps_per_epoch(batch, data.n_train)
     held = (data.x_val, data.y_val) if data.n_val > 0 else (data.x_test, data.y_test)
     static = _Static(arch.sizes, arch.activation, config.loss, batch, data.n_train, len(held[1]),
-                     _chunk_epochs(steps), config.dropout > 0, data.n_classes, bool(config.batch_norm))
+                     _chunk_epochs(steps), config.dropout > 0, data.n_classes, bool(config.batch_norm),
+                     config.depth is not None)
     k_init, k_order, k_drop = jax.random.split(jax.random.key(config.seed), 3)
     arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train), jnp.asarray(held[0]), jnp.asarray(held[1]))
-    return _Setup(arch, static, (_programs if keep_programs else _programs_once)(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
+    return _Setup(arch, static, _programs(static), steps, {"order": k_order, "dropout": k_drop}, arrays,
                   _traced_hyperparams(config), mlp.init_params(k_init, arch, config.init, config.batch_norm))
 
 
@@ -477,7 +485,7 @@ def initial_state(data: Dataset, config: TrainConfig) -> tuple[list[dict[str, np
     epoch-0 metrics (train/test loss and accuracy, per-layer gradient norms), without
     compiling the training loop: for previews and the vanishing-gradient lesson."""
     s = _setup(data, config)
-    metrics, _ = _evaluation(s.static)(s.params, s.arrays)
+    metrics, _ = _evaluation(s.static)(s.params, s.arrays, _depth(s.static, s.hp))
     return mlp.to_numpy(s.params), {k: np.asarray(v) for k, v in metrics.items()}
 
 
@@ -537,12 +545,12 @@ class _Record:
 
 
 def evaluate(params, x: np.ndarray, y: np.ndarray, activation: str, loss: str,
-             n_classes: int | None = None) -> tuple[float, float]:
+             n_classes: int | None = None, depth: int | None = None) -> tuple[float, float]:
     """(data loss, accuracy) of a network on a set, evaluation mode: how the test set is
     scored when a validation set does the watching."""
     if len(y) == 0:
         return math.nan, math.nan
-    logits = mlp.forward(jax.tree.map(jnp.asarray, params), jnp.asarray(x), activation)
+    logits = mlp.forward(jax.tree.map(jnp.asarray, params), jnp.asarray(x), activation, depth=depth)
     y = jnp.asarray(y)
     return float(mean_loss(logits, y, loss)), float(accuracy(logits, y, loss, n_classes))
 
@@ -552,10 +560,9 @@ def update_stride(epochs: int, steps_per_epoch: int) -> int:
     return max(1, -(-epochs * steps_per_epoch // MAX_UPDATE_POINTS))
 
 
-def train_iter(data: Dataset, config: TrainConfig, keep_programs: bool = True) -> Iterator[TrainResult]:
-    """Train, yielding the result so far after every compiled chunk (the last one done).
-    ``keep_programs=False``: the compiled programs are not kept for later runs."""
-    arch, _, prog, steps, keys, arrays, hp, params = _setup(data, config, keep_programs)
+def train_iter(data: Dataset, config: TrainConfig) -> Iterator[TrainResult]:
+    """Train, yielding the result so far after every compiled chunk (the last one done)."""
+    arch, _, prog, steps, keys, arrays, hp, params = _setup(data, config)
     record = _Record(curves={k: [] for k in _CURVES}, snapshot_epochs=[], snapshots=[])
     plan = set(snapshot_plan(config.epochs, config.n_snapshots).tolist())
     last_good = mlp.to_numpy(params)
@@ -614,7 +621,7 @@ def train_iter(data: Dataset, config: TrainConfig, keep_programs: bool = True) -
         if validation and record.status is not Status.RUNNING:
             # The test set's one use: the final network (the last kept one).
             record.final_test = evaluate(record.snapshots[-1], data.x_test, data.y_test, arch.activation, config.loss,
-                                         data.n_classes)
+                                         data.n_classes, config.depth)
         first += n_ran
         yield record.result(config, arch, steps, validation)
 
@@ -623,11 +630,10 @@ def train(
     data: Dataset,
     config: TrainConfig,
     on_chunk: Callable[[int, int], None] | None = None,
-    keep_programs: bool = True,
 ) -> TrainResult:
     """Run to the end; ``on_chunk(done_epochs, total_epochs)`` after every chunk."""
     result = None
-    for result in train_iter(data, config, keep_programs):
+    for result in train_iter(data, config):
         if on_chunk is not None:
             on_chunk(result.epochs_run if not result.done else config.epochs, config.epochs)
     assert result is not None

@@ -4,6 +4,11 @@ network with sigmoid (Xavier init) and one with ReLU (He init), each trained on 
 data, seed, optimizer, batching and epochs; the result is every network's final test
 accuracy. Deep sigmoid networks fall towards chance, ReLU ones hold.
 
+Every network is the deepest one's stack with only its first ``depth`` hidden layers
+acting (``TrainConfig.depth``, model.forward), so the sweep compiles one program per
+activation instead of one per network: sixteen compiles took ~50 s of the default sweep's
+52 and held ~210 MB. Each network then costs as much as the deepest to train.
+
 No Streamlit. The work is fitted under the Classifier's budget (classifier/budget.py):
 fewer epochs for every network first, then, if not even one epoch of every depth fits,
 the deepest depths dropped; ``DepthPlan.cuts`` says what was cut. ``job`` is what the
@@ -74,14 +79,16 @@ def plan(settings: ex.Settings, data: Dataset, depths: tuple[int, ...] = DEPTHS,
     asked = max(1, min(int(settings.epochs), ex.MAX_UPDATES // steps))
 
     def per_epoch(ds: tuple[int, ...]) -> float:
-        return len(PAIRS) * sum(budget.epoch_work(_shape(settings, d, data.n_train, data.n_classes)) for d in ds)
+        """Every network of these depths is the deepest one's stack (masked)."""
+        return len(PAIRS) * len(ds) * budget.epoch_work(_shape(settings, max(ds), data.n_train, data.n_classes))
 
     kept = tuple(depths)
     while len(kept) > 1 and per_epoch(kept) > cap:
         kept = kept[:-1]
     epochs = max(1, min(asked, int(cap // per_epoch(kept))))
     base = ex.config_for(settings, settings.race[0] if settings.race else settings.optimizer, epochs, SNAPSHOTS, False)
-    configs = tuple((act, d, dataclasses.replace(base, hidden=(int(settings.width),) * d, activation=act, init=init))
+    stack = (int(settings.width),) * max(kept)
+    configs = tuple((act, d, dataclasses.replace(base, hidden=stack, depth=d, activation=act, init=init))
                     for act, init in PAIRS for d in kept)
     return DepthPlan(asked, epochs, tuple(depths), kept, configs)
 
@@ -93,7 +100,7 @@ def job(the_plan: DepthPlan, data: Dataset) -> Callable[[Report], DepthResult]:
         acc: dict[str, list[float]] = {act: [] for act, _ in PAIRS}
         for i, (act, depth, config) in enumerate(the_plan.configs):
             report(i / n, Notice("classifier.depth.progress", {"activation": act, "depth": depth, "i": i + 1, "n": n}))
-            result = training.train(data, config, keep_programs=False)  # shapes no page shows again
+            result = training.train(data, config)
             a = float(result.test_acc[-1])
             acc[act].append(a if result.diverged_at is None and np.isfinite(a) else float("nan"))
         report(1.0, Notice("classifier.depth.progress_done", {"n": n}))
