@@ -120,10 +120,11 @@ def layer_titles(n_layers: int) -> list[str]:
             for i in range(n_layers)]
 
 
-def _top(title: str) -> dict:
+def _top(title: str, subplot_titles: bool = False) -> dict:
     """A top margin with room for every line of the title (a chart in a half-width column
-    cuts a long one-line title off; the catalog breaks long titles with <br>)."""
-    return dict(t=50 + 40 * title.count("<br>"))
+    cuts a long one-line title off; the catalog breaks long titles with <br>), and for the
+    subplots' own titles under it (they sit in that margin, and touched a two-line title)."""
+    return dict(t=50 + 40 * title.count("<br>") + (24 if subplot_titles else 0))
 
 
 def _positive(values: np.ndarray) -> np.ndarray:
@@ -189,7 +190,7 @@ def curves_figure(runs: "Runs", title: str = "", at: int | None = None, log_loss
         fig.update_yaxes(type="log", exponentformat="power", title_text=t("classifier.chart.loss_log"), row=1, col=1)
     if markers:
         fig.update_traces(mode="lines+markers")
-    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title)))
+    fig.update_layout(**base_layout(title=_title(title), legend=legend_below(), margin=_top(title, True)))
     if height:
         fig.update_layout(height=height)
     return fig
